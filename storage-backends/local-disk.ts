@@ -1,0 +1,319 @@
+/**
+ * The default blob store: one file per blob under `root/blobs/<aa>/<bb>/<blobId>`, where
+ * aa/bb come from a hash of the id so that time-ordered ids still spread over 65,536
+ * directories. Writes stream into `root/tmp/`, are fsynced, then renamed into place and
+ * the directory fsynced, so after a crash a blob is either complete or absent.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { dirname, join, resolve } from 'node:path';
+import { errors, isSwiftgateError } from '../src/core/errors.ts';
+import type { BlobStat, BlobStore, BlobWriteOptions, BlobWriteResult, ByteRange } from './blob-store.ts';
+
+/** Batch incoming chunks into writes of about this size: few syscalls, bounded memory. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+/** Stay well under IOV_MAX (1024) when a source sends many tiny chunks. */
+const WRITE_BATCH_CHUNKS = 512;
+const READ_HIGH_WATER_MARK = 256 * 1024;
+/** Ids become file names: no dots or slashes, so no `..` and no clash with temp names. */
+const BLOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const HEX2 = /^[0-9a-f]{2}$/;
+
+export interface LocalDiskOptions {
+  root: string;
+}
+
+export class LocalDiskBlobStore implements BlobStore {
+  readonly root: string;
+  private readonly blobsDir: string;
+  private readonly tmpDir: string;
+  /** `aa/bb` directories known to exist, so a small PUT costs no mkdir. */
+  private readonly knownDirs = new Set<string>();
+  /** Temp files of writes in flight, which cleanupIncomplete must not pull away. */
+  private readonly activeTemps = new Set<string>();
+  private tmpSeq = 0;
+  private closed = false;
+
+  constructor(opts: LocalDiskOptions) {
+    this.root = resolve(opts.root);
+    this.blobsDir = join(this.root, 'blobs');
+    this.tmpDir = join(this.root, 'tmp');
+    // One-off at startup, so sync is fine; fsync the parents of what we created so the
+    // layout itself survives a crash.
+    for (const dir of [this.blobsDir, this.tmpDir]) {
+      const created = mkdirSync(dir, { recursive: true });
+      if (created === undefined) continue;
+      fsyncDirSync(dirname(created));
+      if (created !== dir) fsyncDirSync(dirname(dir));
+    }
+  }
+
+  /** Same as the constructor; here for symmetry with backends whose setup is async. */
+  static async open(opts: LocalDiskOptions): Promise<LocalDiskBlobStore> {
+    return new LocalDiskBlobStore(opts);
+  }
+
+  newBlobId(): string {
+    // Time first so ids sort roughly by creation; 64 random bits make clashes negligible.
+    return Date.now().toString(16).padStart(12, '0') + randomBytes(8).toString('hex');
+  }
+
+  async write(blobId: string, source: Readable, options: BlobWriteOptions = {}): Promise<BlobWriteResult> {
+    this.assertOpen();
+    const { expectedSize, maxSize, signal } = options;
+    const dir = this.blobDir(blobId);
+    const dest = join(dir, blobId);
+    const tmpName = `${blobId}.${(++this.tmpSeq).toString(36)}.tmp`; // seq: two writes of one id never share a file
+    const tmpPath = join(this.tmpDir, tmpName);
+    this.activeTemps.add(tmpName);
+
+    const hash = createHash('md5');
+    let size = 0;
+    const state: { handle?: FileHandle } = {}; // an object: TS cannot track closure writes to a let
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    let renamed = false;
+    // The previous batch's write runs while the next batch is read and hashed (MD5 is the
+    // bottleneck for large blobs); at most one write is in flight and two batches in memory.
+    let inflight: Promise<void> | undefined;
+    // The temp file is opened lazily: nothing may be awaited before the loop below starts
+    // listening to `source`, or an early 'error' event would go unhandled and crash us.
+    const flush = async (): Promise<FileHandle> => {
+      const h = (state.handle ??= await disk('create temp file', () => open(tmpPath, 'wx')));
+      await inflight;
+      inflight = undefined;
+      if (batchBytes === 0) return h;
+      const bufs = batch;
+      const expected = batchBytes;
+      batch = [];
+      batchBytes = 0;
+      inflight = disk('write', async () => {
+        // libuv loops over partial writes itself; a short count means the disk refused.
+        const { bytesWritten } = await h.writev(bufs);
+        if (bytesWritten !== expected) throw errors.internal(`short write to ${tmpPath}`);
+      });
+      inflight.catch(() => {}); // surfaced by the next await, not as an unhandled rejection
+      return h;
+    };
+
+    // Scoped to this call (unlike stream.addAbortSignal): destroying the source makes the loop throw.
+    const onAbort = (): void => {
+      source.destroy(errors.uploadAborted('upload aborted by the caller'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (signal?.aborted) throw errors.uploadAborted('upload aborted by the caller');
+      if (expectedSize !== undefined && maxSize !== undefined && expectedSize > maxSize) {
+        throw errors.objectTooLarge(`${expectedSize} bytes exceed the limit of ${maxSize}`);
+      }
+      // On our own refusals (too large, size mismatch) the source is left paused, not
+      // destroyed: destroying an HTTP request kills its socket before a 413 can be sent.
+      const chunks = source.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>;
+      for await (const chunk of chunks) {
+        const buf = toBuffer(chunk);
+        size += buf.length;
+        if (maxSize !== undefined && size > maxSize) {
+          throw errors.objectTooLarge(`object exceeds the limit of ${maxSize} bytes`);
+        }
+        // No point storing bytes of an upload that is already known to be wrong.
+        if (expectedSize !== undefined && size > expectedSize) throw errors.sizeMismatch(expectedSize, size);
+        hash.update(buf);
+        batch.push(buf);
+        batchBytes += buf.length;
+        if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) await flush();
+      }
+      await flush();
+      const h = await flush(); // an empty second flush just waits for the last write
+      if (expectedSize !== undefined && size !== expectedSize) throw errors.sizeMismatch(expectedSize, size);
+      if (signal?.aborted) throw errors.uploadAborted('upload aborted by the caller');
+
+      // Crash-safe order: data durable, then the name, then the name's directory.
+      await disk('fsync', () => h.datasync());
+      state.handle = undefined;
+      await disk('close', () => h.close());
+      await this.renameIntoPlace(tmpPath, dir, dest);
+      renamed = true;
+      await disk('fsync directory', () => fsyncDir(dir));
+      return { blobId, size, etag: hash.digest('hex') };
+    } catch (err) {
+      await inflight?.catch(() => {});
+      await state.handle?.close().catch(() => {});
+      await unlink(renamed ? dest : tmpPath).catch(() => {});
+      throw isSwiftgateError(err) ? err : aborted(err);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.activeTemps.delete(tmpName);
+    }
+  }
+
+  async read(blobId: string, range?: ByteRange): Promise<Readable> {
+    this.assertOpen();
+    const path = join(this.blobDir(blobId), blobId);
+    let handle: FileHandle;
+    try {
+      // Open before returning, so a missing blob rejects here, not as a stream error later.
+      handle = await open(path, 'r');
+    } catch (err) {
+      if (isMissing(err)) throw errors.notFound(`blob ${blobId}`);
+      throw errors.internal(`cannot open blob ${blobId}`, err);
+    }
+    try {
+      let start: number | undefined;
+      let end: number | undefined;
+      if (range) {
+        const ok = Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end);
+        if (!ok || range.start < 0 || range.end < range.start) {
+          throw errors.invalidArgument(`invalid byte range ${range.start}-${range.end}`);
+        }
+        const { size } = await handle.stat();
+        if (range.start >= size) throw errors.rangeNotSatisfiable();
+        start = range.start;
+        end = Math.min(range.end, size - 1);
+      }
+      // The stream owns the handle from here and closes it when done or destroyed.
+      return handle.createReadStream({ start, end, highWaterMark: READ_HIGH_WATER_MARK });
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  async stat(blobId: string): Promise<BlobStat | undefined> {
+    try {
+      const st = await stat(join(this.blobDir(blobId), blobId));
+      return { size: st.size };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw isSwiftgateError(err) ? err : errors.internal(`cannot stat blob ${blobId}`, err);
+    }
+  }
+
+  async delete(blobId: string): Promise<void> {
+    try {
+      await unlink(join(this.blobDir(blobId), blobId));
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw isSwiftgateError(err) ? err : errors.internal(`cannot delete blob ${blobId}`, err);
+    }
+  }
+
+  async *list(): AsyncIterable<string> {
+    for (const aa of await listDir(this.blobsDir)) {
+      if (!HEX2.test(aa)) continue;
+      for (const bb of await listDir(join(this.blobsDir, aa))) {
+        if (!HEX2.test(bb)) continue;
+        for (const name of await listDir(join(this.blobsDir, aa, bb))) {
+          if (BLOB_ID.test(name)) yield name;
+        }
+      }
+    }
+  }
+
+  async cleanupIncomplete(): Promise<number> {
+    let removed = 0;
+    for (const name of await listDir(this.tmpDir)) {
+      if (this.activeTemps.has(name)) continue;
+      await rm(join(this.tmpDir, name), { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.knownDirs.clear();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw errors.backendUnavailable('local blob store is closed');
+  }
+
+  private blobDir(blobId: string): string {
+    if (!BLOB_ID.test(blobId)) throw errors.invalidArgument(`invalid blob id ${JSON.stringify(blobId)}`);
+    const h = createHash('md5').update(blobId).digest('hex');
+    return join(this.blobsDir, h.slice(0, 2), h.slice(2, 4));
+  }
+
+  private async renameIntoPlace(tmpPath: string, dir: string, dest: string): Promise<void> {
+    await this.ensureDir(dir);
+    try {
+      await rename(tmpPath, dest);
+    } catch (err) {
+      if (!isMissing(err)) throw errors.internal(`cannot rename ${tmpPath} into place`, err);
+      // The directory vanished behind our cache's back (manual cleanup): recreate once.
+      this.knownDirs.delete(dir);
+      await this.ensureDir(dir);
+      await disk('rename', () => rename(tmpPath, dest));
+    }
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    const created = await disk('mkdir', () => mkdir(dir, { recursive: true }));
+    if (created !== undefined) {
+      // New directory entries must be durable too, or a synced blob could lose its path.
+      await disk('fsync directory', () => fsyncDir(dirname(dir)));
+      if (created !== dir) await disk('fsync directory', () => fsyncDir(dirname(dirname(dir))));
+    }
+    this.knownDirs.add(dir);
+  }
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw errors.invalidArgument('blob source must yield bytes');
+}
+
+/** Runs a filesystem step; its failures are ours (500), not the client's. */
+async function disk<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw isSwiftgateError(err) ? err : errors.internal(`local blob store: ${what} failed`, err);
+  }
+}
+
+/** Anything from the source side (client reset, abort signal, premature close) means the upload was cut off. */
+function aborted(cause: unknown): Error {
+  const detail = cause instanceof Error ? `: ${cause.message}` : '';
+  const err = errors.uploadAborted(`upload was cut off before it completed${detail}`);
+  err.cause = cause;
+  return err;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw errors.internal(`cannot list ${dir}`, err);
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
