@@ -1,0 +1,100 @@
+/**
+ * Group commit for a single-writer LevelDB: mutations are computed one at a time
+ * against the newest state (committed, or enqueued in the overlay), queued, and written
+ * together in one synced batch. Many concurrent writers share one fsync while every
+ * read-modify-write (counts, bytes, previous versions) still sees all earlier writes.
+ */
+import type { Level } from 'level';
+import { errors } from '../core/errors.ts';
+
+type Value = unknown;
+export type BatchOp = { type: 'put'; key: string; value: Value } | { type: 'del'; key: string };
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class GroupCommitter {
+  /** key → newest enqueued value (`null`: deleted) and the batch that carries it. */
+  private readonly overlay = new Map<string, { value: Value | null; seq: number }>();
+  private queue: BatchOp[] = [];
+  private waiters: Waiter[] = [];
+  private seq = 1;
+  private flushing = false;
+
+  constructor(
+    private readonly db: Level<string, Value>,
+    private readonly sync: boolean,
+  ) {}
+
+  /** Newest value of `key` as later mutations must see it. */
+  async read<T>(key: string): Promise<T | undefined> {
+    const o = this.overlay.get(key);
+    if (o) return o.value === null ? undefined : (o.value as T);
+    return (await this.db.get(key)) as T | undefined;
+  }
+
+  /** Queues ops (visible to `read` at once); resolves when they are durable. */
+  enqueue(ops: BatchOp[]): Promise<void> {
+    if (ops.length === 0) return Promise.resolve();
+    for (const op of ops) this.overlay.set(op.key, { value: op.type === 'put' ? op.value : null, seq: this.seq });
+    for (const op of ops) this.queue.push(op);
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.flushing) void this.flush();
+    return done;
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const ops = this.queue;
+        const waiters = this.waiters;
+        const seq = this.seq++;
+        this.queue = [];
+        this.waiters = [];
+        try {
+          await this.db.batch(ops, { sync: this.sync });
+        } catch (err) {
+          // Later queued ops were computed on top of this batch: none of them may land.
+          const failure = errors.backendUnavailable('metadata commit failed', err);
+          for (const w of [...waiters, ...this.waiters]) w.reject(failure);
+          this.queue = [];
+          this.waiters = [];
+          this.overlay.clear();
+          continue;
+        }
+        for (const [key, entry] of this.overlay) if (entry.seq <= seq) this.overlay.delete(key);
+        for (const w of waiters) w.resolve();
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Resolves when everything enqueued so far is written. */
+  async drain(): Promise<void> {
+    while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Serializes async critical sections per key (here: per account). */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = prev.then(() => mine);
+    this.tails.set(key, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}

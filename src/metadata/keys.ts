@@ -1,0 +1,43 @@
+/**
+ * LevelDB key layout. One keyspace, a tag per record kind, NUL between parts: Swift
+ * forbids NUL in names, so a part can never run into the next, and byte order of the
+ * UTF-8 keys is exactly Swift's listing order within a container or account.
+ *
+ *   A␀acct                       account record
+ *   C␀acct␀container             container record
+ *   O␀acct␀container␀object      object record
+ *   X␀deleteAt␀acct␀cont␀obj     expiry index (deleteAt zero-padded to 12 digits)
+ *   P␀blobId                     pending blob (upload under way) → unix ms
+ *   G␀blobId                     garbage blob (unreferenced, to delete)
+ *   U␀acct␀user                  user record
+ *   T␀tokenHash                  token record
+ *   D␀domain                     custom domain record
+ */
+const SEP = '\u0000';
+
+export const keys = {
+  account: (a: string) => `A${SEP}${a}`,
+  accountRangeStart: () => `A${SEP}`,
+  accountRangeEnd: () => `A${SEP}\u{10FFFF}`,
+  container: (a: string, c: string) => `C${SEP}${a}${SEP}${c}`,
+  containerPrefix: (a: string) => `C${SEP}${a}${SEP}`,
+  object: (a: string, c: string, o: string) => `O${SEP}${a}${SEP}${c}${SEP}${o}`,
+  objectPrefix: (a: string, c: string) => `O${SEP}${a}${SEP}${c}${SEP}`,
+  expiry: (deleteAt: number, a: string, c: string, o: string) =>
+    `X${SEP}${String(deleteAt).padStart(12, '0')}${SEP}${a}${SEP}${c}${SEP}${o}`,
+  expiryPrefix: () => `X${SEP}`,
+  expiryUpTo: (deleteAt: number) => `X${SEP}${String(deleteAt).padStart(12, '0')}${SEP}\u{10FFFF}`,
+  pending: (blobId: string) => `P${SEP}${blobId}`,
+  pendingPrefix: () => `P${SEP}`,
+  garbage: (blobId: string) => `G${SEP}${blobId}`,
+  garbagePrefix: () => `G${SEP}`,
+  user: (a: string, u: string) => `U${SEP}${a}${SEP}${u}`,
+  userPrefix: () => `U${SEP}`,
+  token: (h: string) => `T${SEP}${h}`,
+  tokenPrefix: () => `T${SEP}`,
+  domain: (d: string) => `D${SEP}${d}`,
+  domainPrefix: () => `D${SEP}`,
+  /** The end of the key range that starts with `prefix` (all keys are below it). */
+  end: (prefix: string) => `${prefix}\u{10FFFF}`,
+  split: (key: string) => key.split(SEP),
+};
