@@ -1,0 +1,103 @@
+/**
+ * Opening the core: metadata store + blob store + change feed → Namespace, plus the
+ * identity services. Which store and feed depends on the process's role: the owner of
+ * an embedded LevelDB opens it; other processes reach it through the metadata host.
+ */
+import { join } from 'node:path';
+import { TokenService } from '../auth/tokens.ts';
+import { UserDirectory } from '../auth/users.ts';
+import type { BlobStore } from '../storage-backends/blob-store.ts';
+import { LocalDiskBlobStore } from '../storage-backends/local-disk.ts';
+import { type ChangeFeed, LocalChangeFeed } from './core/change-feed.ts';
+import type { Config } from './config.ts';
+import { DEFAULT_CONSTRAINTS } from './core/constraints.ts';
+import { Namespace } from './core/namespace.ts';
+import { LevelMetadataStore } from './metadata/level-store.ts';
+import type { MetadataStore } from './metadata/store.ts';
+import { MetadataConnection, RemoteChangeFeed, remoteMetadataStore } from './rpc/metadata-client.ts';
+
+export interface Core {
+  config: Config;
+  store: MetadataStore;
+  blobs: BlobStore;
+  feed: ChangeFeed;
+  namespace: Namespace;
+  users: UserDirectory;
+  tokens: TokenService;
+  close(): Promise<void>;
+}
+
+export const paths = {
+  metadata: (c: Config) => join(c.dataDir, 'meta'),
+  blobs: (c: Config) => join(c.dataDir, 'objects'),
+  socket: (c: Config) => join(c.dataDir, 'swiftgate.sock'),
+};
+
+export type CoreRole =
+  /** This process owns the embedded store (single process, or the cluster primary). */
+  | 'owner'
+  /** Reach the store through the metadata host of a running server. */
+  | 'client';
+
+export async function openBlobStore(config: Config): Promise<BlobStore> {
+  if (config.blobs.backend === 's3') {
+    const { openS3BlobStore } = await import('./backends.ts');
+    return openS3BlobStore(config);
+  }
+  return LocalDiskBlobStore.open({ root: paths.blobs(config) });
+}
+
+export async function openCore(config: Config, role: CoreRole): Promise<Core> {
+  let store: MetadataStore;
+  let feed: ChangeFeed;
+  let connection: MetadataConnection | undefined;
+  if (config.metadata.backend === 'postgres') {
+    const { openPostgres } = await import('./backends.ts');
+    ({ store, feed } = await openPostgres(config));
+  } else if (role === 'owner') {
+    store = await LevelMetadataStore.open(paths.metadata(config));
+    feed = new LocalChangeFeed();
+  } else {
+    connection = await MetadataConnection.connect(paths.socket(config));
+    store = remoteMetadataStore(connection);
+    feed = new RemoteChangeFeed(connection);
+  }
+  const blobs = await openBlobStore(config);
+  const namespace = new Namespace({ store, blobs, feed, constraints: DEFAULT_CONSTRAINTS });
+  const tokens = new TokenService(store, { ttlSeconds: config.auth.tokenTtlSeconds });
+  const users = new UserDirectory(store, {
+    onTokensRevoked: (account, user) => {
+      tokens.forgetUser(account, user);
+      void feed.publish([{ kind: 'user', op: 'update', account, user }]);
+    },
+  });
+  // Another process revoked a user's tokens: drop them from this process's cache too.
+  feed.subscribe((events) => {
+    for (const e of events) if (e.kind === 'user' && e.user !== undefined) tokens.forgetUser(e.account, e.user);
+  });
+  return {
+    config,
+    store,
+    blobs,
+    feed,
+    namespace,
+    users,
+    tokens,
+    async close() {
+      await blobs.close();
+      await store.close();
+      connection?.close();
+    },
+  };
+}
+
+/** Opens the core for a CLI command: directly if no server runs, else through it. */
+export async function openCoreForCommand(config: Config): Promise<Core> {
+  if (config.metadata.backend === 'postgres') return openCore(config, 'owner');
+  try {
+    return await openCore(config, 'owner');
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'SG_STORE_LOCKED') throw err;
+    return openCore(config, 'client');
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Serves a MetadataStore, and relays change events, over a unix socket. Workers and
+ * CLI commands reach the one LevelDB through it; `publish` resolves for the sender only
+ * after every other connected process has applied the events (its caches are clean).
+ */
+import { existsSync, unlinkSync } from 'node:fs';
+import { type Server, type Socket, createServer } from 'node:net';
+import type { ChangeEvent, ChangeFeed } from '../core/change-feed.ts';
+import { SwiftgateError } from '../core/errors.ts';
+import type { MetadataStore } from '../metadata/store.ts';
+import { readFrames, writeFrame } from './framing.ts';
+import type { ClientMessage, HostMessage } from './protocol.ts';
+
+interface Peer {
+  socket: Socket;
+  iters: Map<number, AsyncIterator<unknown>>;
+  nextIter: number;
+}
+
+export class MetadataHost {
+  private readonly peers = new Set<Peer>();
+  private readonly pendingAcks = new Map<number, () => void>();
+  private nextEid = 1;
+  private server: Server | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly store: MetadataStore,
+    /** The host process's own feed: events from peers are delivered to it, and its own events go to peers. */
+    private readonly feed: ChangeFeed,
+  ) {}
+
+  async listen(socketPath: string): Promise<void> {
+    if (existsSync(socketPath)) unlinkSync(socketPath); // left by a crashed run; the store lock proves we own it
+    this.server = createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(socketPath, () => resolve());
+    });
+    // Events published in the host process itself (reaper, CLI-in-process) reach every peer.
+    this.unsubscribe = this.feed.subscribe((events) => this.broadcast(events, undefined));
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    for (const p of this.peers) p.socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    const peer: Peer = { socket, iters: new Map(), nextIter: 1 };
+    this.peers.add(peer);
+    const drop = () => {
+      this.peers.delete(peer);
+      for (const it of peer.iters.values()) void it.return?.();
+    };
+    socket.on('close', drop);
+    socket.on('error', drop);
+    readFrames(socket, (msg) => void this.handle(peer, msg as ClientMessage));
+  }
+
+  private async handle(peer: Peer, msg: ClientMessage): Promise<void> {
+    switch (msg.t) {
+      case 'ack':
+        this.pendingAcks.get(msg.eid)?.();
+        return;
+      case 'iter-close':
+        void peer.iters.get(msg.iter)?.return?.();
+        peer.iters.delete(msg.iter);
+        return;
+      default:
+        break;
+    }
+    try {
+      let value: unknown;
+      if (msg.t === 'call') {
+        const fn = (this.store as unknown as Record<string, unknown>)[msg.method];
+        if (typeof fn !== 'function' || msg.method.startsWith('scan') || msg.method === 'close')
+          throw new Error(`no such method ${msg.method}`);
+        value = await (fn as (...a: unknown[]) => Promise<unknown>).apply(this.store, msg.args);
+      } else if (msg.t === 'iter-open') {
+        const fn = (this.store as unknown as Record<string, unknown>)[msg.method];
+        if (typeof fn !== 'function' || !msg.method.startsWith('scan')) throw new Error(`no such scan ${msg.method}`);
+        const iterable = (fn as (...a: unknown[]) => AsyncIterable<unknown>).apply(this.store, msg.args);
+        const id = peer.nextIter++;
+        peer.iters.set(id, iterable[Symbol.asyncIterator]());
+        value = id;
+      } else if (msg.t === 'iter-next') {
+        const it = peer.iters.get(msg.iter);
+        const batch: unknown[] = [];
+        let done = !it;
+        while (it && batch.length < msg.max) {
+          const r = await it.next();
+          if (r.done) {
+            done = true;
+            peer.iters.delete(msg.iter);
+            break;
+          }
+          batch.push(r.value);
+        }
+        value = { batch, done };
+      } else {
+        // publish: the host's own listeners, then every other peer, then answer.
+        await this.feedFromPeer(msg.events, peer);
+        value = undefined;
+      }
+      this.send(peer, { t: 'result', id: msg.id, value });
+    } catch (err) {
+      const code = err instanceof SwiftgateError ? err.code : 'SG_INTERNAL';
+      this.send(peer, { t: 'error', id: msg.id, code, message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  private relaying = new WeakSet<readonly ChangeEvent[]>();
+
+  private async feedFromPeer(events: ChangeEvent[], from: Peer): Promise<void> {
+    // Deliver to the host's own subscribers without echoing back through `broadcast` to all.
+    this.relaying.add(events);
+    try {
+      await Promise.all([this.feed.publish(events), this.broadcast(events, from)]);
+    } finally {
+      this.relaying.delete(events);
+    }
+  }
+
+  private broadcast(events: readonly ChangeEvent[], except: Peer | undefined): Promise<void> {
+    if (this.relaying.has(events) && except === undefined) return Promise.resolve(); // already relayed by feedFromPeer
+    const waits: Promise<void>[] = [];
+    for (const peer of this.peers) {
+      if (peer === except || peer.socket.destroyed) continue;
+      const eid = this.nextEid++;
+      waits.push(
+        new Promise<void>((resolve) => {
+          // A peer that dies before acking has no cache left to be stale.
+          const onClose = () => done();
+          const done = () => {
+            this.pendingAcks.delete(eid);
+            peer.socket.off('close', onClose);
+            resolve();
+          };
+          this.pendingAcks.set(eid, done);
+          peer.socket.once('close', onClose);
+          this.send(peer, { t: 'events', eid, events: [...events] });
+        }),
+      );
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  private send(peer: Peer, msg: HostMessage): void {
+    if (!peer.socket.destroyed) writeFrame(peer.socket, msg);
+  }
+}
