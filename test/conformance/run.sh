@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# OpenStack Swift's own functional tests (core modules) against swiftgate.
+# Starts the gateway on $SWIFTGATE_PORT (8089), runs ../shared/conformance/swift-functests,
+# stops the gateway, prints the runner's last line and exits with its code.
+set -uo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+RUNNER="$(dirname "$REPO")/shared/conformance/swift-functests"
+PORT="${SWIFTGATE_PORT:-8089}"
+LOG="${SWIFTGATE_LOG:-/tmp/swiftgate-conformance.log}"
+
+cd "$REPO"
+SWIFTGATE_PORT="$PORT" node --import tsx test/conformance/serve.ts >"$LOG" 2>&1 &
+GW=$!
+stop() { kill "$GW" 2>/dev/null; wait "$GW" 2>/dev/null; }
+trap stop EXIT
+
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$PORT/healthcheck" >/dev/null 2>&1 && break
+  kill -0 "$GW" 2>/dev/null || { echo "gateway failed to start; see $LOG" >&2; cat "$LOG" >&2; exit 2; }
+  sleep 0.2
+done
+
+if [ "$#" -eq 0 ]; then
+  set -- test/functional/tests.py test/functional/test_account.py \
+         test/functional/test_container.py test/functional/test_object.py
+fi
+OUT="$(SWIFT_AUTH_PORT="$PORT" SWIFT_STORAGE_DOMAIN="" SWIFT_SERVICE_PREFIX="" "$RUNNER" "$@")"
+rc=$?
+echo "$OUT" | tail -n 1
+exit $rc
