@@ -12,6 +12,7 @@ import { type ChangeFeed, LocalChangeFeed } from './core/change-feed.ts';
 import type { Config } from './config.ts';
 import { DEFAULT_CONSTRAINTS } from './core/constraints.ts';
 import { Namespace } from './core/namespace.ts';
+import { ReadCache } from './cache/read-cache.ts';
 import { LevelMetadataStore } from './metadata/level-store.ts';
 import type { MetadataStore } from './metadata/store.ts';
 import { MetadataConnection, RemoteChangeFeed, remoteMetadataStore } from './rpc/metadata-client.ts';
@@ -63,7 +64,10 @@ export async function openCore(config: Config, role: CoreRole): Promise<Core> {
     feed = new RemoteChangeFeed(connection);
   }
   const blobs = await openBlobStore(config);
-  const namespace = new Namespace({ store, blobs, feed, constraints: DEFAULT_CONSTRAINTS });
+  const cache = config.cache.enabled
+    ? new ReadCache(feed, { maxObjectBytes: config.cache.maxObjectBytes, maxTotalBytes: config.cache.maxTotalBytes })
+    : undefined;
+  const namespace = new Namespace({ store, blobs, feed, constraints: DEFAULT_CONSTRAINTS, ...(cache ? { cache } : {}) });
   const tokens = new TokenService(store, { ttlSeconds: config.auth.tokenTtlSeconds });
   const users = new UserDirectory(store, {
     onTokensRevoked: (account, user) => {

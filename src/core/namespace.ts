@@ -7,6 +7,7 @@
 import { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../../storage-backends/blob-store.ts';
 import type { MetadataStore, ObjectChange } from '../metadata/store.ts';
+import { ABSENT, type ReadCache } from '../cache/read-cache.ts';
 import type { ChangeEvent, ChangeFeed } from './change-feed.ts';
 import type { Constraints } from './constraints.ts';
 import { ErrorCodes, errors, isSwiftgateError } from './errors.ts';
@@ -32,6 +33,8 @@ export interface NamespaceDeps {
   blobs: BlobStore;
   feed: ChangeFeed;
   constraints: Constraints;
+  /** Hot read cache of this process (records, listings, small objects' bytes). */
+  cache?: ReadCache;
   /** Seconds since the epoch; injectable for expiry tests. */
   now?: () => number;
 }
@@ -73,10 +76,12 @@ export class Namespace {
   readonly blobs: BlobStore;
   readonly feed: ChangeFeed;
   readonly constraints: Constraints;
+  readonly cache: ReadCache | undefined;
   private readonly now: () => number;
 
   constructor(deps: NamespaceDeps) {
     this.store = deps.store;
+    this.cache = deps.cache;
     this.blobs = deps.blobs;
     this.feed = deps.feed;
     this.constraints = deps.constraints;
@@ -85,8 +90,15 @@ export class Namespace {
 
   // ------------------------------------------------------------------ accounts
 
-  getAccount(account: string): Promise<AccountRecord | undefined> {
-    return this.store.getAccount(account);
+  async getAccount(account: string): Promise<AccountRecord | undefined> {
+    const cache = this.cache;
+    if (!cache) return this.store.getAccount(account);
+    const hit = cache.getAccount(account);
+    if (hit !== undefined) return hit === ABSENT ? undefined : hit;
+    const gen = cache.generation();
+    const rec = await this.store.getAccount(account);
+    cache.putAccount(gen, account, rec);
+    return rec;
   }
 
   async createAccount(account: string, init?: AccountUpdate): Promise<{ created: boolean; record: AccountRecord }> {
@@ -109,14 +121,30 @@ export class Namespace {
     await this.publish({ kind: 'account', op: 'delete', account });
   }
 
-  listContainers(account: string, query: ListQuery): Promise<ContainerListing> {
-    return this.store.listContainers(account, query);
+  /** The returned listing may be shared with the cache: treat it as read-only. */
+  async listContainers(account: string, query: ListQuery): Promise<ContainerListing> {
+    const cache = this.cache;
+    if (!cache) return this.store.listContainers(account, query);
+    const key = listingKey(query);
+    const hit = cache.getContainerListing(account, key);
+    if (hit) return hit;
+    const gen = cache.generation();
+    const listing = await this.store.listContainers(account, query);
+    cache.putContainerListing(gen, account, key, listing);
+    return listing;
   }
 
   // ---------------------------------------------------------------- containers
 
-  getContainer(account: string, container: string): Promise<ContainerRecord | undefined> {
-    return this.store.getContainer(account, container);
+  async getContainer(account: string, container: string): Promise<ContainerRecord | undefined> {
+    const cache = this.cache;
+    if (!cache) return this.store.getContainer(account, container);
+    const hit = cache.getContainer(account, container);
+    if (hit !== undefined) return hit === ABSENT ? undefined : hit;
+    const gen = cache.generation();
+    const rec = await this.store.getContainer(account, container);
+    cache.putContainer(gen, account, container, rec);
+    return rec;
   }
 
   async createContainer(account: string, container: string, init?: ContainerInit): Promise<{ created: boolean; record: ContainerRecord }> {
@@ -139,15 +167,37 @@ export class Namespace {
     await this.publish({ kind: 'container', op: 'delete', account, container });
   }
 
-  listObjects(account: string, container: string, query: ListQuery): Promise<ObjectListing> {
-    return this.store.listObjects(account, container, query);
+  /** The returned listing may be shared with the cache: treat it as read-only. */
+  async listObjects(account: string, container: string, query: ListQuery): Promise<ObjectListing> {
+    const cache = this.cache;
+    if (!cache) return this.store.listObjects(account, container, query);
+    const key = listingKey(query);
+    const hit = cache.getObjectListing(account, container, key);
+    if (hit) return hit;
+    const gen = cache.generation();
+    const listing = await this.store.listObjects(account, container, query);
+    cache.putObjectListing(gen, account, container, key, listing);
+    return listing;
   }
 
   // ------------------------------------------------------------------- objects
 
   /** The object's record, or undefined if missing or expired. */
   async getObject(account: string, container: string, name: string): Promise<ObjectRecord | undefined> {
-    const rec = await this.store.getObject(account, container, name);
+    let rec: ObjectRecord | undefined;
+    const cache = this.cache;
+    if (cache) {
+      const hit = cache.getObject(account, container, name);
+      if (hit === ABSENT) return undefined;
+      if (hit) rec = hit;
+      else {
+        const gen = cache.generation();
+        rec = await this.store.getObject(account, container, name);
+        cache.putObject(gen, account, container, name, rec);
+      }
+    } else {
+      rec = await this.store.getObject(account, container, name);
+    }
     if (!rec) return undefined;
     if (rec.deleteAt !== undefined && rec.deleteAt <= this.now()) return undefined;
     return rec;
@@ -171,6 +221,24 @@ export class Namespace {
       }
     }
     throw errors.internal(`object ${record.name} keeps changing`);
+  }
+
+  /**
+   * The whole bytes of a small object from memory when hot (size ≤ the cache's object
+   * limit); undefined when the object is too big to cache or there is no cache — then
+   * stream it with openObject.
+   */
+  async readSmallObject(record: ObjectRecord): Promise<{ record: ObjectRecord; bytes: Buffer } | undefined> {
+    const cache = this.cache;
+    if (!cache || record.size > cache.maxObjectBytes) return undefined;
+    const hit = cache.getBytes(record.blobId);
+    if (hit) return { record, bytes: hit };
+    const { record: current, stream } = await this.openObject(record);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    cache.putBytes(current.blobId, bytes);
+    return { record: current, bytes };
   }
 
   async putObject(account: string, container: string, name: string, source: Readable, opts: PutObjectOptions): Promise<ObjectRecord> {
@@ -445,7 +513,7 @@ export class Namespace {
   // ------------------------------------------------------------------ helpers
 
   private async requireContainer(account: string, container: string): Promise<ContainerRecord> {
-    const cont = await this.store.getContainer(account, container);
+    const cont = await this.getContainer(account, container);
     if (!cont) throw errors.containerNotFound(container);
     return cont;
   }
@@ -534,6 +602,11 @@ export class Namespace {
 
 export function isDirectoryMarker(rec: { contentType: string; size: number }): boolean {
   return rec.contentType === DIRECTORY_CONTENT_TYPE && rec.size === 0;
+}
+
+function listingKey(q: ListQuery): string {
+  // JSON keeps parts apart whatever characters the names hold.
+  return JSON.stringify([q.limit, q.reverse === true, q.prefix, q.delimiter, q.marker, q.endMarker, q.path]);
 }
 
 function intMeta(v: string | undefined): number | undefined {
