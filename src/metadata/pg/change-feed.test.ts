@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import type { ChangeEvent } from '../../core/change-feed.ts';
+import { ErrorCodes } from '../../core/errors.ts';
+import { type PgServer, startPgServer } from '../../../test/scale/pg-server.ts';
+import { FLUSH_ALL, PostgresChangeFeed, isFlushAll } from './change-feed.ts';
+
+let server: PgServer;
+const feeds: PostgresChangeFeed[] = [];
+
+beforeAll(async () => {
+  server = await startPgServer();
+});
+
+afterAll(async () => {
+  await Promise.all(feeds.map((f) => f.close()));
+  await server?.stop();
+});
+
+async function gateway(name: string, extra: Partial<Parameters<typeof PostgresChangeFeed.open>[0]> = {}) {
+  const errors: Error[] = [];
+  const feed = await PostgresChangeFeed.open({
+    connectionString: server.connectionString,
+    client: { application_name: `feed-${name}` },
+    reconnectDelayMs: 50,
+    heartbeatMs: 200,
+    onError: (e) => errors.push(e),
+    ...extra,
+  });
+  feeds.push(feed);
+  const seen: ChangeEvent[] = [];
+  feed.subscribe((events) => {
+    seen.push(...events);
+  });
+  return { feed, seen, errors };
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const ev = (object: string): ChangeEvent => ({ kind: 'object', op: 'put', account: 'AUTH_a', container: 'c', object });
+
+describe('PostgresChangeFeed', () => {
+  it('delivers locally at once and to other gateways, never echoing a gateway its own events', async () => {
+    const a = await gateway('a1');
+    const b = await gateway('b1');
+    await a.feed.publish([ev('one'), { kind: 'user', op: 'delete', account: 'AUTH_a', user: 'bob' }]);
+    // Local delivery is part of publish.
+    expect(a.seen).toEqual([ev('one'), { kind: 'user', op: 'delete', account: 'AUTH_a', user: 'bob' }]);
+    await until(() => b.seen.length === 2, 'b to see the events');
+    expect(b.seen).toEqual(a.seen);
+    await b.feed.publish([ev('two')]);
+    await until(() => a.seen.length === 3, 'a to see b');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.seen.map((e) => e.object)).toEqual(['one', undefined, 'two']);
+    expect(b.seen.map((e) => e.object)).toEqual(['one', undefined, 'two']);
+  });
+
+  it('splits large batches under the NOTIFY payload limit and keeps their order', async () => {
+    const a = await gateway('a2');
+    const b = await gateway('b2');
+    const long = 'x/'.repeat(500); // 1000-byte names: a handful per notification
+    const events = Array.from({ length: 300 }, (_, i) => ev(`${long}${i}`));
+    await a.feed.publish(events);
+    await until(() => b.seen.length === events.length, 'all 300 events');
+    expect(b.seen).toEqual(events);
+  });
+
+  it('flushes everything after its listening connection comes back, then hears others again', async () => {
+    const a = await gateway('a3');
+    const b = await gateway('b3');
+    const before = b.feed.connectCount;
+    const admin = new pg.Client(server.connectionString);
+    await admin.connect();
+    try {
+      const r = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'feed-b3'`);
+      expect(r.rowCount).toBe(1);
+    } finally {
+      await admin.end();
+    }
+    // Published while b is not listening: lost to b, which is why it must flush.
+    await a.feed.publish([ev('while-down')]);
+    await until(() => b.feed.connectCount > before, 'b to reconnect');
+    await until(() => b.seen.some(isFlushAll), 'the flush-all signal');
+    expect(b.seen.find(isFlushAll)).toEqual(FLUSH_ALL);
+    expect(b.errors.length).toBeGreaterThan(0); // the loss was reported
+    await a.feed.publish([ev('after')]);
+    await until(() => b.seen.some((e) => e.object === 'after'), 'events after the reconnect');
+    expect(a.seen.some(isFlushAll)).toBe(false);
+  });
+
+  it('ignores foreign or malformed notifications on its channel', async () => {
+    const b = await gateway('b4');
+    const c = new pg.Client(server.connectionString);
+    await c.connect();
+    try {
+      await c.query(`SELECT pg_notify('swiftgate_changes', $1)`, ['not json']);
+      await c.query(`SELECT pg_notify('swiftgate_changes', $1)`, [JSON.stringify({ o: 'x', e: [{ kind: 'bogus' }] })]);
+      await c.query(`SELECT pg_notify('swiftgate_changes', $1)`, [JSON.stringify({ o: 'x', e: [ev('valid')] })]);
+    } finally {
+      await c.end();
+    }
+    await until(() => b.seen.length === 1, 'the one valid event');
+    expect(b.seen).toEqual([ev('valid')]);
+  });
+
+  it('fails to open with BACKEND_UNAVAILABLE when the database is unreachable', async () => {
+    await expect(
+      PostgresChangeFeed.open({ connectionString: 'postgres://u@127.0.0.1:1/db', client: { connectionTimeoutMillis: 2000 } }),
+    ).rejects.toMatchObject({ code: ErrorCodes.BACKEND_UNAVAILABLE });
+  });
+});

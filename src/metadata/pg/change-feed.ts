@@ -1,0 +1,285 @@
+/**
+ * A change feed across gateways over PostgreSQL's LISTEN/NOTIFY (PostgreSQL only;
+ * CockroachDB and YugabyteDB lack it, see docs/scale-out.md).
+ *
+ * publish = deliver to this process's subscribers + `pg_notify` on a channel. One
+ * dedicated connection LISTENs and hands other gateways' events to local subscribers;
+ * events carry the publishing feed's random id, so a gateway skips its own.
+ *
+ * NOTIFY is fire-and-forget: events sent while a listener is disconnected are lost to
+ * it. So after every reconnect, once LISTEN is in place again, the feed delivers
+ * FLUSH_ALL (`{ kind: 'account', op: 'update', account: '*' }`): subscribers must drop
+ * everything they cache. Unlike the local feed, publish resolves when the database has
+ * queued the notification, not when other gateways have applied it (they do so about
+ * one network round trip later).
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Client, ClientConfig, Notification, Pool } from 'pg';
+import { type ChangeEvent, type ChangeFeed, type ChangeListener, LocalChangeFeed } from '../../core/change-feed.ts';
+import { mapError, quoteIdent } from './db.ts';
+
+/** Account `*`: every cached entry may be stale; drop them all. */
+export const FLUSH_ALL_ACCOUNT = '*';
+export const FLUSH_ALL: ChangeEvent = Object.freeze({ kind: 'account', op: 'update', account: FLUSH_ALL_ACCOUNT });
+
+export function isFlushAll(event: ChangeEvent): boolean {
+  return event.kind === 'account' && event.account === FLUSH_ALL_ACCOUNT;
+}
+
+export interface PostgresChangeFeedOptions {
+  connectionString?: string;
+  /** Connection settings of the LISTEN connection (and of the NOTIFY pool unless `pool` is given). */
+  client?: ClientConfig;
+  /** Pool to send notifications through (e.g. the metadata store's); default: a small own pool. */
+  pool?: Pool;
+  /** Default "swiftgate_changes". */
+  channel?: string;
+  /** First reconnect delay, doubling up to 5 s (default 100 ms). */
+  reconnectDelayMs?: number;
+  /** How often the LISTEN connection is probed, to notice silent network failures (default 10 s). */
+  heartbeatMs?: number;
+  /** Connection losses and failed notifications, for logging; the feed recovers by itself. */
+  onError?: (err: Error) => void;
+}
+
+/** NOTIFY payloads must stay under 8000 bytes. */
+const MAX_PAYLOAD = 7800;
+const MAX_RECONNECT_DELAY = 5000;
+
+/** What travels in a NOTIFY payload (built by hand in `encode`, checked on receipt). */
+interface Payload {
+  o: string; // origin: the publishing feed's id
+  e: ChangeEvent[];
+}
+
+export class PostgresChangeFeed implements ChangeFeed {
+  /** Identifies this feed's own notifications (one feed per gateway process). */
+  readonly originId = randomUUID();
+  readonly channel: string;
+  private readonly local = new LocalChangeFeed();
+  private readonly pool: Pool;
+  private readonly ownPool: boolean;
+  private readonly clientConfig: ClientConfig;
+  private readonly onError: (err: Error) => void;
+  private readonly reconnectDelayMs: number;
+  private listener: Client | undefined;
+  private delay: number;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeat: NodeJS.Timeout;
+  /** Remote events are handed on in arrival order, one batch at a time. */
+  private delivering: Promise<void> = Promise.resolve();
+  private closed = false;
+  private connects = 0;
+
+  private constructor(options: PostgresChangeFeedOptions) {
+    this.channel = options.channel ?? 'swiftgate_changes';
+    this.clientConfig = {
+      ...(options.connectionString ? { connectionString: options.connectionString } : {}),
+      ...options.client,
+      keepAlive: true,
+      application_name: options.client?.application_name ?? 'swiftgate-change-feed',
+    };
+    this.ownPool = options.pool === undefined;
+    this.pool = options.pool ?? new pg.Pool({ ...this.clientConfig, max: 2 });
+    if (this.ownPool) this.pool.on('error', () => {});
+    this.onError = options.onError ?? (() => {});
+    this.reconnectDelayMs = options.reconnectDelayMs ?? 100;
+    this.delay = this.reconnectDelayMs;
+    this.heartbeat = setInterval(() => void this.probe(), options.heartbeatMs ?? 10_000);
+    this.heartbeat.unref();
+  }
+
+  /** Connects the LISTEN connection; fails with BACKEND_UNAVAILABLE if the database is unreachable. */
+  static async open(options: PostgresChangeFeedOptions): Promise<PostgresChangeFeed> {
+    const feed = new PostgresChangeFeed(options);
+    try {
+      await feed.connect();
+    } catch (err) {
+      await feed.close();
+      throw mapError(err, 'change feed database');
+    }
+    return feed;
+  }
+
+  /** Number of successful (re)connects of the LISTEN connection so far. */
+  get connectCount(): number {
+    return this.connects;
+  }
+
+  get connected(): boolean {
+    return this.listener !== undefined;
+  }
+
+  async publish(events: readonly ChangeEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await Promise.all([this.local.publish(events), this.notify(events)]);
+  }
+
+  subscribe(listener: ChangeListener): () => void {
+    return this.local.subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const client = this.listener;
+    this.listener = undefined;
+    await client?.end().catch(() => {});
+    if (this.ownPool) await this.pool.end().catch(() => {});
+    await this.delivering;
+  }
+
+  private async notify(events: readonly ChangeEvent[]): Promise<void> {
+    const payloads = this.encode(events);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i', [
+          this.channel,
+          payloads,
+        ]);
+        return;
+      } catch (err) {
+        // The write is committed already: failing it now would only mislead the client.
+        // Gateways whose listener lost the database flush everything when it comes back.
+        if (attempt >= 2 || this.closed) {
+          this.onError(mapError(err, 'change feed: notify'));
+          return;
+        }
+      }
+    }
+  }
+
+  /** Splits events into payloads under the NOTIFY size limit (each event encoded once). */
+  private encode(events: readonly ChangeEvent[]): string[] {
+    const head = `{"o":${JSON.stringify(this.originId)},"e":[`;
+    const tail = ']}';
+    const out: string[] = [];
+    let parts: string[] = [];
+    let bytes = 0;
+    const flush = (): void => {
+      if (parts.length) out.push(head + parts.join(',') + tail);
+      parts = [];
+      bytes = 0;
+    };
+    const base = Buffer.byteLength(head) + tail.length;
+    for (const event of events) {
+      let part = JSON.stringify(event);
+      let size = Buffer.byteLength(part);
+      // Cannot happen within Swift's name limits; if it does, over-invalidate.
+      if (base + size > MAX_PAYLOAD) {
+        part = JSON.stringify(FLUSH_ALL);
+        size = part.length;
+      }
+      if (base + bytes + size + 1 > MAX_PAYLOAD) flush();
+      parts.push(part);
+      bytes += size + 1;
+    }
+    flush();
+    return out;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client(this.clientConfig);
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client, new Error('change feed connection ended')));
+    client.on('notification', (msg) => this.receive(msg));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${quoteIdent(this.channel)}`);
+    } catch (err) {
+      client.removeAllListeners('end');
+      client.on('error', () => {});
+      await client.end().catch(() => {});
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.listener = client;
+    this.connects++;
+    this.delay = this.reconnectDelayMs;
+    // Anything published while we were not listening is lost to us: start afresh. (Not
+    // on the first connect: nobody can have subscribed, let alone cached, before open returns.)
+    if (this.connects > 1) this.deliver([FLUSH_ALL]);
+  }
+
+  private lost(client: Client, err: Error): void {
+    if (this.listener !== client) return;
+    this.listener = undefined;
+    client.removeAllListeners('notification');
+    client.on('error', () => {}); // late errors of a dead connection
+    void client.end().catch(() => {});
+    if (this.closed) return;
+    this.onError(mapError(err, 'change feed connection'));
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.connect().catch((err: unknown) => {
+        this.delay = Math.min(MAX_RECONNECT_DELAY, this.delay * 2);
+        if (!this.closed) this.onError(mapError(err, 'change feed reconnect'));
+        this.scheduleReconnect();
+      });
+    }, this.delay);
+  }
+
+  /** A query on the LISTEN connection: TCP alone may not notice a vanished peer for minutes. */
+  private async probe(): Promise<void> {
+    const client = this.listener;
+    if (!client) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('change feed heartbeat timed out')), 5000);
+        }),
+      ]);
+    } catch (err) {
+      this.lost(client, err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private receive(msg: Notification): void {
+    if (msg.channel !== this.channel || !msg.payload) return;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(msg.payload);
+    } catch {
+      return;
+    }
+    if (!isPayload(payload) || payload.o === this.originId) return;
+    this.deliver(payload.e);
+  }
+
+  private deliver(events: ChangeEvent[]): void {
+    this.delivering = this.delivering.then(() => this.local.publish(events)).catch(() => {});
+  }
+}
+
+function isPayload(v: unknown): v is Payload {
+  if (typeof v !== 'object' || v === null) return false;
+  const p = v as { o?: unknown; e?: unknown };
+  return typeof p.o === 'string' && Array.isArray(p.e) && p.e.every(isEvent);
+}
+
+function isEvent(v: unknown): v is ChangeEvent {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  return (
+    (e.kind === 'account' || e.kind === 'container' || e.kind === 'object' || e.kind === 'user') &&
+    (e.op === 'put' || e.op === 'update' || e.op === 'delete') &&
+    typeof e.account === 'string' &&
+    (e.container === undefined || typeof e.container === 'string') &&
+    (e.object === undefined || typeof e.object === 'string') &&
+    (e.user === undefined || typeof e.user === 'string')
+  );
+}
