@@ -67,13 +67,15 @@ describe('PostgresMetadataStore vs LevelMetadataStore', () => {
 
     /** Runs one operation on both stores; both must succeed alike or fail with the same code. */
     const both = async <T>(op: (s: MetadataStore) => Promise<T>): Promise<T | undefined> => {
-      const [a, b] = await Promise.allSettled(stores.map(op));
-      if (a!.status === 'fulfilled' && b!.status === 'fulfilled') {
+      const [a, b] = (await Promise.allSettled(stores.map(op))) as [PromiseSettledResult<T>, PromiseSettledResult<T>];
+      if (a.status === 'fulfilled' && b.status === 'fulfilled') {
         expect(normalize(b.value)).toEqual(normalize(a.value));
         return a.value;
       }
-      expect([a!.status, b!.status], String((a as PromiseRejectedResult).reason ?? (b as PromiseRejectedResult).reason)).toEqual(["rejected", "rejected"]);
-      expect((b as PromiseRejectedResult).reason?.code).toBe((a as PromiseRejectedResult).reason?.code);
+      const reasonA: unknown = a.status === 'rejected' ? a.reason : undefined;
+      const reasonB: unknown = b.status === 'rejected' ? b.reason : undefined;
+      expect([a.status, b.status], String(reasonA ?? reasonB)).toEqual(['rejected', 'rejected']);
+      expect((reasonB as { code?: string }).code).toBe((reasonA as { code?: string }).code);
       return undefined;
     };
 
