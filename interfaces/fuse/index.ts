@@ -1,0 +1,147 @@
+/**
+ * The FUSE view, local mode: a mount that talks to the core in this process, so a
+ * change over HTTP/FTP shows in the mount at once and the other way round. The kernel's
+ * attribute and entry caches are off by default (timeouts 0); repeats within a syscall
+ * are answered by a lookup cache that the change feed keeps exact.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { Config } from '../../src/config.ts';
+import type { Core } from '../../src/core.ts';
+import type { RunningView } from '../../src/server.ts';
+import { Filesystem } from './filesystem.ts';
+import { OpenFiles } from './files.ts';
+import type { FuseInstance, FuseOptions } from './fuse-native.d.ts';
+import { LookupCache } from './lookup-cache.ts';
+import { loadFuse } from './native.ts';
+import { buildOperations } from './ops.ts';
+import { PathMap } from './paths.ts';
+import { prepareSpoolDir } from './spool.ts';
+
+export { FuseUnavailableError } from './native.ts';
+
+export interface MountOptions {
+  /** Account to show (AUTH_x). Default: see resolveAccount. */
+  account?: string;
+  /** Show only this container, as the mount root. */
+  container?: string;
+  /** Seconds the kernel may cache attributes / names (default 0: changes show at once). */
+  attrTimeout?: number;
+  entryTimeout?: number;
+  /** Let other users (e.g. the web server's) use the mount; permissions are then checked. */
+  allowOther?: boolean;
+  /** Lookup-cache entry lifetime, ms (default 1000; 0 disables the cache). */
+  lookupCacheTtlMs?: number;
+  debug?: boolean;
+  log?: (msg: string) => void;
+}
+
+const execFileP = promisify(execFile);
+const defaultLog = (msg: string) => process.stderr.write(`swiftgate fuse: ${msg}\n`);
+
+export async function mountLocal(core: Core, mountpoint: string, config: Config, opts: MountOptions = {}): Promise<RunningView> {
+  const log = opts.log ?? defaultLog;
+  const { Fuse, utimensFixed } = loadFuse();
+  if (!utimensFixed) log('warning: this fuse-native build reports atime as mtime to utimens; mtimes set by rsync/cp -p may be wrong');
+  const account = await resolveAccount(core, opts.account);
+  if (!(await core.namespace.getAccount(account))) await core.namespace.createAccount(account);
+  if (opts.container !== undefined && !(await core.namespace.getContainer(account, opts.container)))
+    throw new Error(`container ${opts.container} does not exist in account ${account}`);
+
+  const mnt = resolve(mountpoint);
+  await recoverStaleMount(mnt, log);
+  await mkdir(mnt, { recursive: true });
+  const spoolDir = await prepareSpoolDir(await spoolRoot(config));
+
+  const paths = new PathMap(account, opts.container);
+  const cache = new LookupCache({ ttlMs: opts.lookupCacheTtlMs ?? 1000, maxEntries: 20_000 });
+  const files = new OpenFiles(core.namespace, paths, spoolDir);
+  const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  const fs = new Filesystem({ ns: core.namespace, paths, files, cache, owner });
+  const ops = buildOperations(fs, files, owner, { utimensFixed, log, trace: process.env.SWIFTGATE_FUSE_TRACE === '1' });
+  const unsubscribe = core.feed.subscribe((events) => cache.onChanges(paths, events));
+
+  const fuseOpts: FuseOptions = {
+    // fuse-native has no switch for these libfuse options; its fsname value is passed
+    // through `-o` unescaped, so they ride along: big_writes (128 KiB writes, not 4 KiB),
+    // atomic_o_trunc (O_TRUNC reaches open, no separate truncate to an empty object).
+    fsname: `swiftgate,big_writes,atomic_o_trunc`,
+    autoUnmount: true,
+    defaultPermissions: true,
+    allowOther: opts.allowOther === true,
+    attrTimeout: String(opts.attrTimeout ?? 0),
+    entryTimeout: String(opts.entryTimeout ?? 0),
+    debug: opts.debug === true,
+    // Metadata answers are quick or failed; data operations may move gigabytes.
+    timeout: { default: 30_000, read: 600_000, write: 600_000, flush: false, fsync: false, release: false, truncate: 600_000, ftruncate: 600_000 },
+  };
+  const fuse = new Fuse(mnt, ops, fuseOpts);
+  try {
+    await new Promise<void>((ok, fail) => fuse.mount((err) => (err ? fail(err) : ok())));
+  } catch (err) {
+    unsubscribe();
+    throw new Error(`cannot mount ${mnt}: ${(err as Error).message}`);
+  }
+  const what = opts.container !== undefined ? `${account}/${opts.container}` : account;
+  let closed: Promise<void> | undefined;
+  return {
+    name: 'fuse',
+    address: `${mnt} (${what})`,
+    close() {
+      closed ??= (async () => {
+        unsubscribe();
+        await files.closeAll(log);
+        await unmount(fuse, mnt, log);
+      })();
+      return closed;
+    },
+  };
+}
+
+/**
+ * Which account a local mount shows: the one asked for; else the storage account of
+ * the users when they all share one (a fresh gateway: admin's); else an error.
+ */
+export async function resolveAccount(core: Core, requested?: string): Promise<string> {
+  if (requested) return requested;
+  const accounts = new Set((await core.users.listUsers()).map((u) => u.storageAccount));
+  const [only] = accounts;
+  if (accounts.size === 1 && only) return only;
+  throw new Error(
+    accounts.size === 0 ? 'no users yet: pass --account AUTH_name' : `users have several accounts (${[...accounts].join(', ')}): pass --account or --user`,
+  );
+}
+
+/** A mount left by a killed process answers ENOTCONN: lazily unmount it first. */
+async function recoverStaleMount(mnt: string, log: (msg: string) => void): Promise<void> {
+  try {
+    await stat(mnt);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTCONN' && code !== 'EIO') return;
+    log(`${mnt} is a stale mount (${code}); unmounting it`);
+    await execFileP('fusermount', ['-uz', mnt]).catch((e: Error) => log(`fusermount -uz ${mnt}: ${e.message}`));
+  }
+}
+
+async function unmount(fuse: FuseInstance, mnt: string, log: (msg: string) => void): Promise<void> {
+  await new Promise<void>((ok) =>
+    fuse.unmount((err) => {
+      if (err) log(`unmount ${mnt}: ${err.message}`);
+      ok();
+    }),
+  );
+}
+
+async function spoolRoot(config: Config): Promise<string> {
+  const inData = join(config.dataDir, 'fuse-spool');
+  try {
+    await mkdir(inData, { recursive: true });
+    return inData;
+  } catch {
+    return join(tmpdir(), 'swiftgate-fuse-spool');
+  }
+}
