@@ -13,6 +13,7 @@ import type { Config } from './config.ts';
 import { DEFAULT_CONSTRAINTS } from './core/constraints.ts';
 import { Namespace } from './core/namespace.ts';
 import { ReadCache } from './cache/read-cache.ts';
+import { DomainDirectory } from './domains.ts';
 import { LevelMetadataStore } from './metadata/level-store.ts';
 import type { MetadataStore } from './metadata/store.ts';
 import { MetadataConnection, RemoteChangeFeed, remoteMetadataStore } from './rpc/metadata-client.ts';
@@ -25,6 +26,7 @@ export interface Core {
   namespace: Namespace;
   users: UserDirectory;
   tokens: TokenService;
+  domains: DomainDirectory;
   close(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function openCore(config: Config, role: CoreRole): Promise<Core> {
     namespace,
     users,
     tokens,
+    domains: new DomainDirectory(store, feed, DEFAULT_CONSTRAINTS),
     async close() {
       await blobs.close();
       await store.close();

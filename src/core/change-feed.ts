@@ -4,8 +4,11 @@
  * process and, for distributed feeds, in every other process) has seen the events, so
  * a writer that awaits it before acknowledging can never leave a stale cache behind.
  */
-/** `user`: a user's key, groups or existence changed (token caches drop that user's tokens). */
-export type ChangeKind = 'account' | 'container' | 'object' | 'user';
+/**
+ * `user`: a user's key, groups or existence changed (token caches drop that user's tokens).
+ * `domain`: a custom domain was mapped or unmapped (resolvers drop it).
+ */
+export type ChangeKind = 'account' | 'container' | 'object' | 'user' | 'domain';
 export type ChangeOp = 'put' | 'update' | 'delete';
 
 export interface ChangeEvent {
@@ -16,6 +19,8 @@ export interface ChangeEvent {
   object?: string;
   /** For `user` events: the bare user name (account is the storage account). */
   user?: string;
+  /** For `domain` events: the host name. */
+  domain?: string;
 }
 
 /** A listener must be quick and must not throw; it may return a promise that the publisher awaits. */
