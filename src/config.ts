@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { errors } from './core/errors.ts';
+import type { PurgeTarget } from './purge/notifier.ts';
 
 export interface HostPort {
   host: string;
@@ -45,6 +46,8 @@ export interface Config {
   blobs: { backend: 'local' | 's3'; s3?: S3Config };
   cache: { enabled: boolean; maxObjectBytes: number; maxTotalBytes: number };
   domains: { storageDomain?: string };
+  /** External caches told about every change (see src/purge). */
+  purge: { targets: PurgeTarget[]; apiBase?: string };
 }
 
 export function defaultConfig(): Config {
@@ -66,6 +69,7 @@ export function defaultConfig(): Config {
     blobs: { backend: 'local' },
     cache: { enabled: true, maxObjectBytes: 1024 * 1024, maxTotalBytes: 256 * 1024 * 1024 },
     domains: {},
+    purge: { targets: [] },
   };
 }
 
@@ -185,6 +189,24 @@ export function applyToml(c: Config, doc: Table, baseDir: string): void {
   c.cache.enabled = bool(cache, 'enabled', 'cache') ?? c.cache.enabled;
   c.cache.maxObjectBytes = num(cache, 'max_object_bytes', 'cache') ?? c.cache.maxObjectBytes;
   c.cache.maxTotalBytes = num(cache, 'max_total_bytes', 'cache') ?? c.cache.maxTotalBytes;
+
+  const purge = table(doc.purge, 'purge');
+  const apiBase = str(purge, 'public_base', 'purge');
+  if (apiBase) c.purge.apiBase = apiBase.replace(/\/+$/, '');
+  const targets = purge.targets;
+  if (targets !== undefined) {
+    if (!Array.isArray(targets)) throw errors.invalidArgument('config: purge.targets must be an array of tables ([[purge.targets]])');
+    c.purge.targets = targets.map((t, i) => {
+      const tt = table(t, `purge.targets[${i}]`);
+      const url = str(tt, 'url', `purge.targets[${i}]`);
+      const mode = str(tt, 'mode', `purge.targets[${i}]`) ?? 'purge';
+      if (!url || !/^http:\/\//.test(url)) throw errors.invalidArgument(`config: purge.targets[${i}].url must be an http:// URL`);
+      if (mode !== 'purge' && mode !== 'refresh' && mode !== 'webhook')
+        throw errors.invalidArgument(`config: purge.targets[${i}].mode is purge, refresh or webhook`);
+      const header = str(tt, 'header', `purge.targets[${i}]`);
+      return { url, mode, ...(header ? { header } : {}) };
+    });
+  }
 
   const domains = table(doc.domains, 'domains');
   const sd = str(domains, 'storage_domain', 'domains');

@@ -48,9 +48,19 @@ export async function startHttp(core: Core, config: Config): Promise<RunningView
   return { name: 'http', address: `http://${host}:${addr.port}`, close: () => app.close() };
 }
 
-/** Views that run next to the store owner (FTP, FUSE); each is loaded only when enabled. */
+/** Views that run next to the store owner (FTP, FUSE, purge notifier); each is loaded only when enabled. */
 async function startOwnerViews(core: Core, config: Config): Promise<RunningView[]> {
   const views: RunningView[] = [];
+  if (config.purge.targets.length > 0) {
+    const { PurgeNotifier } = await import('./purge/notifier.ts');
+    const base = config.purge.apiBase ?? config.http.storageUrlBase;
+    const notifier = new PurgeNotifier(core.feed, core.domains, {
+      targets: config.purge.targets,
+      ...(base ? { apiBase: base } : {}),
+      ...(config.domains.storageDomain ? { storageDomain: config.domains.storageDomain } : {}),
+    });
+    views.push({ name: 'purge', address: config.purge.targets.map((t) => `${t.mode} ${t.url}`).join(', '), close: () => notifier.close() });
+  }
   if (config.ftp.enabled) {
     const { startFtp } = await import('../interfaces/ftp/index.ts');
     views.push(await startFtp(core, config));
