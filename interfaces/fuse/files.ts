@@ -158,15 +158,25 @@ export class OpenFiles {
     h.reader?.close();
     const file = h.file;
     if (!file || --file.handles > 0) return;
-    if (this.byPath.get(file.path) === file) this.byPath.delete(file.path);
+    // The kernel sends release after close(2) has returned: until the commit is done the
+    // file must stay visible here, or a quick unlink/stat would miss it.
     await file.exclusive(async () => {
       try {
         if (file.dirty) await this.commit(file);
       } finally {
-        await file.spool?.destroy();
-        file.spool = undefined;
+        if (file.handles === 0) {
+          if (this.byPath.get(file.path) === file) this.byPath.delete(file.path);
+          await file.spool?.destroy();
+          file.spool = undefined;
+        }
       }
     });
+  }
+
+  /** Waits for a commit in flight on `path` (a release may still be saving it). */
+  async settle(path: string): Promise<void> {
+    const f = this.byPath.get(path);
+    if (f) await f.exclusive(() => Promise.resolve());
   }
 
   async ftruncate(fh: number, size: number): Promise<void> {

@@ -149,6 +149,7 @@ export class Filesystem {
 
   async unlink(path: string): Promise<void> {
     const t = this.paths.entry(path, 'unlink');
+    await this.files.settle(path);
     const rec = await this.ns.getObject(this.account, t.container, t.key);
     if (!rec || isDirectoryMarker(rec)) {
       if (!rec && this.files.isUncommitted(path)) return this.files.forget(path);

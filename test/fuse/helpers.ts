@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +49,10 @@ export async function mountForTest(): Promise<Mounted> {
   await core.namespace.createContainer(ACCOUNT, 'other');
   let view: RunningView;
   try {
-    view = await mountLocal(core, mnt, config, { account: ACCOUNT, log: () => undefined });
+    // SWIFTGATE_FUSE_TEST_LOG=FILE keeps the mount's log (with SWIFTGATE_FUSE_TRACE=1: every op).
+    const logFile = process.env.SWIFTGATE_FUSE_TEST_LOG;
+    const log = logFile ? (msg: string) => appendFileSync(logFile, `${msg}\n`) : () => undefined;
+    view = await mountLocal(core, mnt, config, { account: ACCOUNT, log });
   } catch (err) {
     await core.close();
     throw err;
