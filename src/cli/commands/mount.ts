@@ -1,0 +1,98 @@
+/**
+ * `swiftgate mount MOUNTPOINT`: a FUSE view of one account (containers are the top-level
+ * directories) or of one container. Local mode: the core is opened in this process —
+ * directly when no server runs, else through the running server's metadata host — so
+ * changes over HTTP/FTP show in the mount at once. Runs until SIGINT/SIGTERM, then
+ * commits open files and unmounts.
+ */
+import { openCoreForCommand } from '../../core.ts';
+import type { Command } from '../args.ts';
+
+function splitUser(spec: string): { account: string; user: string } | undefined {
+  const i = spec.indexOf(':');
+  return i > 0 && i < spec.length - 1 ? { account: spec.slice(0, i), user: spec.slice(i + 1) } : undefined;
+}
+
+function seconds(v: string | boolean | string[] | undefined, name: string): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} takes a number of seconds`);
+  return n;
+}
+
+export const mountCommand: Command = {
+  name: 'mount',
+  summary: 'Mount an account (or one container) as a directory through FUSE',
+  usage:
+    'swiftgate mount MOUNTPOINT [--account AUTH_name | --user ACCOUNT:USER] [--container NAME] [--allow-other] ' +
+    '[--attr-timeout SECONDS] [--entry-timeout SECONDS] [--debug] [--data DIR] [--config FILE]',
+  options: {
+    account: { type: 'string', short: 'a' },
+    user: { type: 'string', short: 'u' },
+    container: { type: 'string' },
+    'allow-other': { type: 'boolean' },
+    'attr-timeout': { type: 'string' },
+    'entry-timeout': { type: 'string' },
+    debug: { type: 'boolean' },
+  },
+  async run(ctx) {
+    const mountpoint = ctx.positionals[0];
+    if (!mountpoint || ctx.positionals.length > 1) {
+      ctx.err(`Usage: ${this.usage}`);
+      return 2;
+    }
+    const { mountLocal, FuseUnavailableError } = await import('../../../interfaces/fuse/index.ts');
+    const config = ctx.config();
+    const attrTimeout = seconds(ctx.values['attr-timeout'], 'attr-timeout');
+    const entryTimeout = seconds(ctx.values['entry-timeout'], 'entry-timeout');
+    const core = await openCoreForCommand(config);
+    try {
+      let account = typeof ctx.values.account === 'string' ? ctx.values.account : undefined;
+      if (!account && typeof ctx.values.user === 'string') {
+        const who = splitUser(ctx.values.user);
+        const u = who ? await core.users.getUser(who.account, who.user) : undefined;
+        if (!u) {
+          ctx.err(`no such user ${ctx.values.user} (expected ACCOUNT:USER)`);
+          return 1;
+        }
+        account = u.storageAccount;
+      }
+      let view;
+      try {
+        view = await mountLocal(core, mountpoint, config, {
+          ...(account ? { account } : {}),
+          ...(typeof ctx.values.container === 'string' ? { container: ctx.values.container } : {}),
+          ...(attrTimeout !== undefined ? { attrTimeout } : {}),
+          ...(entryTimeout !== undefined ? { entryTimeout } : {}),
+          allowOther: ctx.values['allow-other'] === true,
+          debug: ctx.values.debug === true,
+        });
+      } catch (err) {
+        if (err instanceof FuseUnavailableError) {
+          ctx.err(`swiftgate mount: ${err.message}`);
+          return 1;
+        }
+        throw err;
+      }
+      ctx.out(`swiftgate fuse on ${view.address}; Ctrl-C or SIGTERM unmounts`);
+      await untilSignal();
+      ctx.err('unmounting');
+      await view.close();
+      return 0;
+    } finally {
+      await core.close();
+    }
+  },
+};
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
