@@ -1,0 +1,180 @@
+/**
+ * FUSE benchmark: swiftgate's local-mode mount beside `rclone mount` over a local
+ * directory and a plain local directory, in the same run, with the same commands as
+ * shared/reference/peers/bench.sh (fuse section):
+ *   sequential write and read of a BIG_MB file (dd bs=1M), creating NSMALL 4 KiB files
+ *   (bash printf > f), `ls -l` and `find` over them.
+ * Every command is bounded (TMO seconds). Env: BIG_MB=200 NSMALL=1000 TMO=300
+ * RCLONE=1 (0 skips rclone) ATTR_TIMEOUT=0 (kernel cache seconds for swiftgate). Run: npm run bench:fuse (as root: drops the page cache
+ * before the cold read when it can).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mountLocal } from '../interfaces/fuse/index.ts';
+import { defaultConfig } from '../src/config.ts';
+import { openCore } from '../src/core.ts';
+
+const BIG_MB = Number(process.env.BIG_MB ?? 200);
+const NSMALL = Number(process.env.NSMALL ?? 1000);
+const TMO = Number(process.env.TMO ?? 300);
+const WITH_RCLONE = process.env.RCLONE !== '0';
+/** Kernel attr/entry cache seconds for the swiftgate mount (default 0: changes show at once). */
+const ATTR_TIMEOUT = Number(process.env.ATTR_TIMEOUT ?? 0);
+
+interface Row {
+  metric: string;
+  unit: string;
+  higherIsBetter: boolean;
+  values: Map<string, number | undefined>;
+}
+
+function sh(cmd: string): Promise<{ code: number; out: string; seconds: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile('bash', ['-c', cmd], { timeout: TMO * 1000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
+      resolve({ code: err ? 1 : 0, out: stdout.toString(), seconds: (performance.now() - t0) / 1000 });
+    });
+  });
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+async function dropCaches(): Promise<void> {
+  await sh('sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null');
+}
+
+/** The benchmark steps on directory `dir`; returns metric → value (undefined = failed). */
+async function run(dir: string): Promise<Map<string, number | undefined>> {
+  const r = new Map<string, number | undefined>();
+  const big = BIG_MB * 1048576;
+  const mbps = (s: { code: number; seconds: number }) => (s.code === 0 ? big / 1e6 / s.seconds : undefined);
+  r.set('write', mbps(await sh(`dd if=/dev/zero of=${q(`${dir}/big.bin`)} bs=1M count=${BIG_MB} conv=fsync status=none`)));
+  await dropCaches();
+  r.set('read-cold', mbps(await sh(`dd if=${q(`${dir}/big.bin`)} of=/dev/null bs=1M status=none`)));
+  r.set('read-warm', mbps(await sh(`dd if=${q(`${dir}/big.bin`)} of=/dev/null bs=1M status=none`)));
+  const create = await sh(
+    `mkdir ${q(`${dir}/small`)} && FOUR=$(head -c 4096 /dev/zero | tr '\\0' x) && for ((i = 0; i < ${NSMALL}; i++)); do printf '%s' "$FOUR" > ${q(`${dir}/small`)}/f$i.dat || exit 1; done`,
+  );
+  r.set('create', create.code === 0 ? create.seconds : undefined);
+  const ls = await sh(`ls -l ${q(`${dir}/small`)} | grep -c '\\.dat$'`);
+  r.set('ls', ls.code === 0 && ls.out.trim() === String(NSMALL) ? ls.seconds * 1000 : undefined);
+  const ls2 = await sh(`ls -l ${q(`${dir}/small`)} | grep -c '\\.dat$'`);
+  r.set('ls-warm', ls2.code === 0 && ls2.out.trim() === String(NSMALL) ? ls2.seconds * 1000 : undefined);
+  const find = await sh(`find ${q(`${dir}/small`)} -type f | grep -c '\\.dat$'`);
+  r.set('find', find.code === 0 && find.out.trim() === String(NSMALL) ? find.seconds * 1000 : undefined);
+  await sh(`rm -rf ${q(`${dir}/small`)} ${q(`${dir}/big.bin`)}`);
+  return r;
+}
+
+async function waitMounted(dir: string): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if ((await sh(`mountpoint -q ${q(dir)}`)).code === 0) return true;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  return false;
+}
+
+async function withRclone(base: string): Promise<Map<string, number | undefined> | undefined> {
+  if ((await sh('command -v rclone')).code !== 0) return undefined;
+  const src = join(base, 'rclone-src');
+  const mnt = join(base, 'rclone-mnt');
+  const conf = join(base, 'rclone.conf');
+  await mkdir(src, { recursive: true });
+  await mkdir(mnt, { recursive: true });
+  await writeFile(conf, '');
+  const child: ChildProcess = spawn('timeout', [String(TMO * 4), 'rclone', 'mount', src, mnt, '--config', conf, '--vfs-cache-mode', 'off', '--log-level', 'ERROR'], {
+    stdio: 'ignore',
+  });
+  try {
+    if (!(await waitMounted(mnt))) return undefined;
+    return await run(mnt);
+  } finally {
+    await sh(`fusermount -uz ${q(mnt)} 2>/dev/null`);
+    child.kill('SIGTERM');
+  }
+}
+
+async function withSwiftgate(base: string): Promise<Map<string, number | undefined>> {
+  const config = { ...defaultConfig(), dataDir: join(base, 'sg-data') };
+  const core = await openCore(config, 'owner');
+  await core.namespace.createAccount('AUTH_bench');
+  await core.namespace.createContainer('AUTH_bench', 'bench');
+  const mnt = join(base, 'sg-mnt');
+  const view = await mountLocal(core, mnt, config, { account: 'AUTH_bench', container: 'bench', attrTimeout: ATTR_TIMEOUT, entryTimeout: ATTR_TIMEOUT });
+  try {
+    return await run(mnt);
+  } finally {
+    await view.close();
+    await sh(`fusermount -uz ${q(mnt)} 2>/dev/null`);
+    await core.close();
+  }
+}
+
+function table(rows: Row[], targets: string[]): string {
+  const fmt = (v: number | undefined) => (v === undefined ? 'FAIL' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
+  const ratio = (a: number | undefined, b: number | undefined, hi: boolean) =>
+    a === undefined || b === undefined || a === 0 || b === 0 ? '-' : `${(hi ? a / b : b / a).toFixed(2)}x`;
+  const head = ['metric', 'unit', ...targets, 'sg/local', ...(targets.includes('rclone') ? ['sg/rclone'] : [])];
+  const lines = rows.map((r) => {
+    const sg = r.values.get('swiftgate');
+    return [
+      r.metric,
+      r.unit,
+      ...targets.map((t) => fmt(r.values.get(t))),
+      ratio(sg, r.values.get('local'), r.higherIsBetter),
+      ...(targets.includes('rclone') ? [ratio(sg, r.values.get('rclone'), r.higherIsBetter)] : []),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [row(head), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(row)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const base = await mkdtemp(join(tmpdir(), 'sg-bench-fuse-'));
+  const results = new Map<string, Map<string, number | undefined>>();
+  try {
+    process.stderr.write(`bench:fuse BIG_MB=${BIG_MB} NSMALL=${NSMALL} ATTR_TIMEOUT=${ATTR_TIMEOUT} in ${base}\n`);
+    const local = join(base, 'local');
+    await mkdir(local);
+    process.stderr.write('… plain local dir\n');
+    results.set('local', await run(local));
+    if (WITH_RCLONE) {
+      process.stderr.write('… rclone mount --vfs-cache-mode off\n');
+      const r = await withRclone(base);
+      if (r) results.set('rclone', r);
+      else process.stderr.write('rclone mount unavailable: skipped\n');
+    }
+    process.stderr.write('… swiftgate local mount\n');
+    results.set('swiftgate', await withSwiftgate(base));
+  } finally {
+    await rm(base, { recursive: true, force: true }).catch(() => undefined);
+  }
+  const metrics: Array<[string, string, string, boolean]> = [
+    ['write', `seq write ${BIG_MB} MiB (dd conv=fsync)`, 'MB/s', true],
+    ['read-cold', `seq read ${BIG_MB} MiB, cache dropped`, 'MB/s', true],
+    ['read-warm', `seq read ${BIG_MB} MiB again`, 'MB/s', true],
+    ['create', `create ${NSMALL} x 4 KiB files`, 's', false],
+    ['ls', `ls -l ${NSMALL} files`, 'ms', false],
+    ['ls-warm', `ls -l ${NSMALL} files again`, 'ms', false],
+    ['find', `find ${NSMALL} files`, 'ms', false],
+  ];
+  const targets = [...results.keys()];
+  const rows: Row[] = metrics.map(([key, metric, unit, hi]) => ({
+    metric,
+    unit,
+    higherIsBetter: hi,
+    values: new Map(targets.map((t) => [t, results.get(t)?.get(key)])),
+  }));
+  process.stdout.write(`${table(rows, targets)}\n(ratios: >1x means swiftgate is better)\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:fuse failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
