@@ -54,9 +54,10 @@ export async function openCore(config: Config, role: CoreRole): Promise<Core> {
   let store: MetadataStore;
   let feed: ChangeFeed;
   let connection: MetadataConnection | undefined;
+  let closeFeed: (() => Promise<void>) | undefined;
   if (config.metadata.backend === 'postgres') {
     const { openPostgres } = await import('./backends.ts');
-    ({ store, feed } = await openPostgres(config));
+    ({ store, feed, close: closeFeed } = await openPostgres(config));
   } else if (role === 'owner') {
     store = await LevelMetadataStore.open(paths.metadata(config));
     feed = new LocalChangeFeed();
@@ -91,6 +92,7 @@ export async function openCore(config: Config, role: CoreRole): Promise<Core> {
     tokens,
     domains: new DomainDirectory(store, feed, DEFAULT_CONSTRAINTS),
     async close() {
+      await closeFeed?.();
       await blobs.close();
       await store.close();
       connection?.close();
