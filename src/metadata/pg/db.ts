@@ -17,7 +17,9 @@ export interface Tables {
   schema: string;
   migrations: string;
   accounts: string;
+  accountStats: string;
   containers: string;
+  containerStats: string;
   objects: string;
   pending: string;
   garbage: string;
@@ -32,7 +34,9 @@ export function tables(schema: string): Tables {
     schema: quoteIdent(schema),
     migrations: q('schema_migrations'),
     accounts: q('accounts'),
+    accountStats: q('account_stats'),
     containers: q('containers'),
+    containerStats: q('container_stats'),
     objects: q('objects'),
     pending: q('pending_blobs'),
     garbage: q('garbage_blobs'),

@@ -25,14 +25,22 @@ export const migrations: readonly Migration[] = [
     name: 'namespace, blob bookkeeping and identity',
     sql: (t) => `
       CREATE TABLE ${t.accounts} (
-        name            text COLLATE "C" NOT NULL PRIMARY KEY,
-        created_at      text NOT NULL,
-        put_timestamp   text NOT NULL,
-        meta            jsonb NOT NULL,
-        sysmeta         jsonb NOT NULL,
+        name          text COLLATE "C" NOT NULL PRIMARY KEY,
+        created_at    text NOT NULL,
+        put_timestamp text NOT NULL,
+        meta          jsonb NOT NULL,
+        sysmeta       jsonb NOT NULL
+      );
+      -- Counts live in a few rows per account (and per container), each connection adding
+      -- to its own: exact and in the same transaction as the change, yet no single row that
+      -- every commit of a busy account must lock until its WAL flush. Read = SUM.
+      CREATE TABLE ${t.accountStats} (
+        account         text COLLATE "C" NOT NULL,
+        shard           smallint NOT NULL,
         container_count bigint NOT NULL DEFAULT 0,
         object_count    bigint NOT NULL DEFAULT 0,
-        bytes_used      bigint NOT NULL DEFAULT 0
+        bytes_used      bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (account, shard)
       );
       CREATE TABLE ${t.containers} (
         account       text COLLATE "C" NOT NULL,
@@ -44,9 +52,15 @@ export const migrations: readonly Migration[] = [
         read_acl      text NOT NULL,
         write_acl     text NOT NULL,
         policy        text NOT NULL,
-        object_count  bigint NOT NULL DEFAULT 0,
-        bytes_used    bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (account, name)
+      );
+      CREATE TABLE ${t.containerStats} (
+        account      text COLLATE "C" NOT NULL,
+        container    text COLLATE "C" NOT NULL,
+        shard        smallint NOT NULL,
+        object_count bigint NOT NULL DEFAULT 0,
+        bytes_used   bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (account, container, shard)
       );
       CREATE TABLE ${t.objects} (
         account      text COLLATE "C" NOT NULL,

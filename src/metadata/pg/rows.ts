@@ -65,11 +65,6 @@ export interface DomainRow {
   created_at: string;
 }
 
-export const ACCOUNT_COLUMNS = 'name, created_at, put_timestamp, meta, sysmeta, container_count, object_count, bytes_used';
-export const CONTAINER_COLUMNS =
-  'account, name, created_at, put_timestamp, meta, sysmeta, read_acl, write_acl, policy, object_count, bytes_used';
-export const OBJECT_COLUMNS = 'account, container, name, size, etag, content_type, ts, meta_ts, blob_id, meta, headers, delete_at';
-
 export function toAccount(r: AccountRow): AccountRecord {
   return {
     name: r.name,

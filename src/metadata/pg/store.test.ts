@@ -416,6 +416,72 @@ describe('many gateways', () => {
     }
   });
 
+  it('never deletes a container under a commit in flight, nor leaves objects behind one', async () => {
+    const [g1, g2] = await Promise.all([openStore('race4'), openStore('race4')]);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const c = `c${round}`;
+        await g1.createContainer('AUTH_r4', c, ts());
+        await g1.commitObjects('AUTH_r4', c, [{ op: 'put', record: obj(c, 'seed', 1, `s${round}`, {}, 'AUTH_r4') }]);
+        // One gateway empties and refills the container while the other keeps trying to delete it.
+        const writes = (async () => {
+          for (let i = 0; i < 20; i++) {
+            const name = `o${i}`;
+            await g1.commitObjects('AUTH_r4', c, [{ op: 'put', record: obj(c, name, 2, `r${round}-${i}`, {}, 'AUTH_r4') }, { op: 'delete', name: i === 0 ? 'seed' : `o${i - 1}` }]).catch((e: unknown) => {
+              expect(e).toMatchObject({ code: ErrorCodes.CONTAINER_NOT_FOUND });
+            });
+            if (i % 5 === 4) await g1.commitObjects('AUTH_r4', c, [{ op: 'delete', name }]).catch(() => {});
+          }
+        })();
+        const deletes = (async () => {
+          for (let i = 0; i < 40; i++) {
+            const r = await g2.deleteContainer('AUTH_r4', c).then(
+              () => 'deleted',
+              (e: { code?: string }) => e.code,
+            );
+            if (r === 'deleted') return;
+            expect([ErrorCodes.CONTAINER_NOT_EMPTY, ErrorCodes.CONTAINER_NOT_FOUND]).toContain(r);
+          }
+        })();
+        await Promise.all([writes, deletes]);
+        const left: string[] = [];
+        for await (const o of g1.scanObjects('AUTH_r4', c)) left.push(o.name);
+        const cont = await g1.getContainer('AUTH_r4', c);
+        if (cont) expect(cont.objectCount).toBe(left.length);
+        else expect(left).toEqual([]);
+      }
+      let containers = 0;
+      for await (const _ of g2.scanContainers('AUTH_r4')) containers++;
+      expect((await g2.getAccount('AUTH_r4'))?.containerCount).toBe(containers);
+    } finally {
+      await Promise.all([g1.close(), g2.close()]);
+    }
+  });
+
+  it('keeps container counts exact while containers are created and the account is deleted concurrently', async () => {
+    const [g1, g2] = await Promise.all([openStore('race5'), openStore('race5')]);
+    try {
+      for (let round = 0; round < 10; round++) {
+        await g1.createAccount('AUTH_r5', ts());
+        const results = await Promise.allSettled([
+          ...Array.from({ length: 4 }, (_, i) => g1.createContainer('AUTH_r5', `r${round}-${i}`, ts())),
+          g2.deleteAccount('AUTH_r5'),
+        ]);
+        const deleted = results[4]!.status === 'fulfilled';
+        let containers = 0;
+        for await (const _ of g2.scanContainers('AUTH_r5')) containers++;
+        const acct = await g2.getAccount('AUTH_r5');
+        if (containers > 0) expect(acct?.containerCount).toBe(containers);
+        if (deleted && containers === 0) expect(acct).toBeUndefined();
+        // Clean up for the next round.
+        for await (const c of g2.scanContainers('AUTH_r5')) await g2.deleteContainer('AUTH_r5', c.name);
+        await g2.deleteAccount('AUTH_r5').catch(() => {});
+      }
+    } finally {
+      await Promise.all([g1.close(), g2.close()]);
+    }
+  });
+
   it('lets exactly one of many racing create-if-absent commits win', async () => {
     const [g1, g2] = await Promise.all([openStore('race3'), openStore('race3')]);
     try {
