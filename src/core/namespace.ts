@@ -256,6 +256,14 @@ export class Namespace {
       ...(opts.signal ? { signal: opts.signal } : {}),
       expectedEtag: opts.expectedEtag,
     });
+    try {
+      if (opts.expectedSize === undefined) await this.checkQuota(account, cont, blob.size, 1);
+    } catch (err) {
+      await this.discardBlob(blob.blobId);
+      throw err;
+    }
+    // Taken with nothing awaited before the commit queues behind this account's lock, so
+    // this process's writes commit in timestamp order: the newest X-Timestamp wins.
     const timestamp = opts.timestamp ?? nowTimestamp();
     const record: ObjectRecord = {
       account,
@@ -272,7 +280,6 @@ export class Namespace {
       ...(opts.deleteAt !== undefined ? { deleteAt: opts.deleteAt } : {}),
     };
     try {
-      if (opts.expectedSize === undefined) await this.checkQuota(account, cont, blob.size, 1);
       await this.commit(account, container, [{ op: 'put', record }]);
     } catch (err) {
       await this.discardBlob(blob.blobId);
@@ -561,6 +568,8 @@ export class Namespace {
     for (const c of changes) {
       const name = c.op === 'put' ? c.record.name : c.name;
       if (seen.has(name)) continue;
+      // A delete that found nothing (a concurrent delete got there first) changed nothing.
+      if (c.op === 'delete' && !result.previous.has(name)) continue;
       seen.add(name);
       events.push({ kind: 'object', op: c.op === 'put' ? 'put' : 'delete', account, container, object: name });
     }

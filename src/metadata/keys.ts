@@ -14,11 +14,12 @@
  *   D␀domain                     custom domain record
  */
 const SEP = '\u0000';
+const AFTER_SEP = '\u0001';
 
 export const keys = {
   account: (a: string) => `A${SEP}${a}`,
   accountRangeStart: () => `A${SEP}`,
-  accountRangeEnd: () => `A${SEP}\u{10FFFF}`,
+  accountRangeEnd: () => `A${AFTER_SEP}`,
   container: (a: string, c: string) => `C${SEP}${a}${SEP}${c}`,
   containerPrefix: (a: string) => `C${SEP}${a}${SEP}`,
   object: (a: string, c: string, o: string) => `O${SEP}${a}${SEP}${c}${SEP}${o}`,
@@ -26,7 +27,7 @@ export const keys = {
   expiry: (deleteAt: number, a: string, c: string, o: string) =>
     `X${SEP}${String(deleteAt).padStart(12, '0')}${SEP}${a}${SEP}${c}${SEP}${o}`,
   expiryPrefix: () => `X${SEP}`,
-  expiryUpTo: (deleteAt: number) => `X${SEP}${String(deleteAt).padStart(12, '0')}${SEP}\u{10FFFF}`,
+  expiryUpTo: (deleteAt: number) => `X${SEP}${String(deleteAt).padStart(12, '0')}${AFTER_SEP}`,
   pending: (blobId: string) => `P${SEP}${blobId}`,
   pendingPrefix: () => `P${SEP}`,
   garbage: (blobId: string) => `G${SEP}${blobId}`,
@@ -37,7 +38,14 @@ export const keys = {
   tokenPrefix: () => `T${SEP}`,
   domain: (d: string) => `D${SEP}${d}`,
   domainPrefix: () => `D${SEP}`,
-  /** The end of the key range that starts with `prefix` (all keys are below it). */
-  end: (prefix: string) => `${prefix}\u{10FFFF}`,
+  /**
+   * The end of the key range that starts with `prefix` (all keys are below it). Every
+   * prefix ends in SEP, and SEP + 1 bounds the range exactly; a U+10FFFF sentinel would
+   * cut off names that themselves start with U+10FFFF.
+   */
+  end: (prefix: string) => {
+    if (!prefix.endsWith(SEP)) throw new RangeError('key prefixes end with the separator');
+    return prefix.slice(0, -1) + AFTER_SEP;
+  },
   split: (key: string) => key.split(SEP),
 };

@@ -492,7 +492,9 @@ export class LevelMetadataStore implements MetadataStore {
 
   /** Computes a mutation under the account's lock, then waits for it to be durable. */
   private async mutate(account: string, compute: () => Promise<BatchOp[]>): Promise<void> {
-    const durable = await this.accountLocks.run(account, async () => this.writer.enqueue(await compute()));
+    // Boxed: an async callback returning the bare promise would adopt it, so the lock
+    // would be held until the batch is durable and one account's commits never shared one.
+    const { durable } = await this.accountLocks.run(account, async () => ({ durable: this.writer.enqueue(await compute()) }));
     await durable;
   }
 
@@ -509,6 +511,12 @@ export class LevelMetadataStore implements MetadataStore {
     let buffer: Array<[string, unknown]> = [];
     let pos = 0;
     let ended = false;
+    let closed = false;
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await it.close();
+    };
     return {
       next: async () => {
         if (pos >= buffer.length) {
@@ -518,7 +526,7 @@ export class LevelMetadataStore implements MetadataStore {
           pos = 0;
           if (buffer.length === 0) {
             ended = true;
-            await it.close();
+            await close();
             return undefined;
           }
         }
@@ -531,6 +539,9 @@ export class LevelMetadataStore implements MetadataStore {
         ended = false;
         it.seek(base + name);
       },
+      // Listings mostly stop at their limit, long before the range ends: without this,
+      // every such listing left an iterator (and its snapshot) attached to the db.
+      close,
     };
   }
 }

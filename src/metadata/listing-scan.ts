@@ -11,6 +11,11 @@ export interface OrderedCursor<T> {
   next(): Promise<{ name: string; value: T } | undefined>;
   /** Repositions: forward → first name ≥ target; reverse → last name ≤ target. */
   seek(name: string): void;
+  /**
+   * Releases what the cursor holds (a LevelDB iterator pins a snapshot and stays
+   * attached to the db until closed). scanListing calls it once, however the scan ends.
+   */
+  close?(): Promise<void>;
 }
 
 export interface ScanRange {
@@ -73,51 +78,59 @@ export async function scanListing<T, E>(
   const limit = q.limit;
   if (limit <= 0) return out;
   const cursor = open(range);
-  const prefixLen = prefix ? prefix.length : 0;
-  // Reverse scans skip a subtree by moving the upper bound below it.
-  let upper = range.upper;
-  for (;;) {
-    if (out.length >= limit) break;
-    const item = await cursor.next();
-    if (!item) break;
-    const { name } = item;
-    if (range.reverse) {
-      if (belowLower(name, range)) break;
-      if (atOrAboveUpper(name, upper)) continue; // the key a reverse seek landed on
-    } else {
-      if (atOrAboveUpper(name, upper)) break;
-      if (belowLower(name, range)) continue;
-    }
-    if (!delimiter) {
-      out.push(toEntry(name, item.value));
-      continue;
-    }
-    const end = name.indexOf(delimiter, prefixLen);
-    if (path !== undefined) {
-      if (name === path) continue;
-      if (end >= 0 && name.length > end + delimiter.length) {
-        skipSubtree(name.slice(0, end), name.slice(0, end + delimiter.length));
-        continue;
-      }
-      out.push(toEntry(name, item.value));
-      continue;
-    }
-    if (end >= 0) {
-      const dirName = name.slice(0, end + delimiter.length);
-      if (dirName !== origMarker) out.push({ kind: 'subdir', name: dirName });
-      skipSubtree(name.slice(0, end), dirName);
-      continue;
-    }
-    out.push(toEntry(name, item.value));
+  try {
+    await scan(cursor);
+  } finally {
+    await cursor.close?.();
   }
   return out;
 
-  function skipSubtree(head: string, dirName: string): void {
-    if (range.reverse) {
-      upper = dirName;
-      cursor.seek(dirName);
-    } else {
-      cursor.seek(head + prefixUpperBound(delimiter as string));
+  async function scan(cursor: OrderedCursor<T>): Promise<void> {
+    const prefixLen = prefix ? prefix.length : 0;
+    // Reverse scans skip a subtree by moving the upper bound below it.
+    let upper = range.upper;
+    for (;;) {
+      if (out.length >= limit) break;
+      const item = await cursor.next();
+      if (!item) break;
+      const { name } = item;
+      if (range.reverse) {
+        if (belowLower(name, range)) break;
+        if (atOrAboveUpper(name, upper)) continue; // the key a reverse seek landed on
+      } else {
+        if (atOrAboveUpper(name, upper)) break;
+        if (belowLower(name, range)) continue;
+      }
+      if (!delimiter) {
+        out.push(toEntry(name, item.value));
+        continue;
+      }
+      const end = name.indexOf(delimiter, prefixLen);
+      if (path !== undefined) {
+        if (name === path) continue;
+        if (end >= 0 && name.length > end + delimiter.length) {
+          skipSubtree(name.slice(0, end), name.slice(0, end + delimiter.length));
+          continue;
+        }
+        out.push(toEntry(name, item.value));
+        continue;
+      }
+      if (end >= 0) {
+        const dirName = name.slice(0, end + delimiter.length);
+        if (dirName !== origMarker) out.push({ kind: 'subdir', name: dirName });
+        skipSubtree(name.slice(0, end), dirName);
+        continue;
+      }
+      out.push(toEntry(name, item.value));
+    }
+
+    function skipSubtree(head: string, dirName: string): void {
+      if (range.reverse) {
+        upper = dirName;
+        cursor.seek(dirName);
+      } else {
+        cursor.seek(head + prefixUpperBound(delimiter as string));
+      }
     }
   }
 }
