@@ -5,7 +5,7 @@ import { nowTimestamp } from '../../src/core/timestamp.ts';
 import { requireAccess } from './access.ts';
 import { type Ctx, SYSMETA } from './context.ts';
 import { defaultBody, HTML, HttpError, httpErrors } from './errors.ts';
-import { checkMetadataHeaders, header, metaHeaders, metadataPatch, toPatch } from './headers.ts';
+import { checkMergedMetadata, checkMetadataHeaders, header, metaHeaders, metadataPatch, toPatch } from './headers.ts';
 import { listingFormat, renderContainers } from './listing-render.ts';
 import { listQuery } from './listing-query.ts';
 import { type HeaderList, sendBody } from './response.ts';
@@ -124,6 +124,8 @@ async function postAccount(ctx: Ctx): Promise<void> {
   if (setsQuota && !ctx.reseller) throw httpErrors.forbidden();
   if (setsQuota) checkQuotaValue(ctx);
   const update = accountUpdate(ctx, owner);
+  const existing = await ctx.deps.namespace.getAccount(ctx.account);
+  if (existing) checkMergedMetadata(existing.meta, update.meta.set ?? {}, update.meta.remove ?? [], ctx.deps.namespace.constraints);
   const rec = await ctx.deps.namespace.updateAccount(ctx.account, update);
   const h = accountHeaders(ctx, rec, owner);
   h.push(['Content-Type', HTML]);

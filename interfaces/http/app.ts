@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { authPath, handleAuth } from './auth-routes.ts';
+import { clientErrorHandler } from './client-errors.ts';
 import type { HttpDeps } from './context.ts';
 import { HTML, defaultBody } from './errors.ts';
 import { infoDocument } from './info.ts';
@@ -31,6 +32,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       if (authPath(url) !== undefined) return AUTH_ROUTE;
       return url;
     },
+    clientErrorHandler,
     frameworkErrors: (_err, req, reply) => {
       reply.hijack();
       sendBody(reply.raw, newTransId(), 404, [['Content-Type', HTML]], defaultBody(404), req.method === 'HEAD');

@@ -4,12 +4,18 @@ import type { ContainerRecord } from '../../src/core/types.ts';
 import { requireAccess } from './access.ts';
 import type { Ctx } from './context.ts';
 import { defaultBody, HTML, HttpError, httpErrors } from './errors.ts';
-import { checkMetadataHeaders, header, metaHeaders, metadataPatch } from './headers.ts';
+import { checkMergedMetadata, checkMetadataHeaders, header, metaHeaders, metadataPatch } from './headers.ts';
 import { listQuery } from './listing-query.ts';
 import { listingFormat, renderObjects } from './listing-render.ts';
 import { type HeaderList, headerValue, sendBody } from './response.ts';
 
 export const POLICY_NAME = 'Policy-0';
+
+/** Container sync settings: owner-only, kept as container sysmeta. */
+const SYNC_HEADERS = [
+  ['x-container-sync-to', 'sync-to', 'X-Container-Sync-To'],
+  ['x-container-sync-key', 'sync-key', 'X-Container-Sync-Key'],
+] as const;
 
 export async function handleContainer(ctx: Ctx): Promise<void> {
   switch (ctx.method) {
@@ -49,6 +55,10 @@ function containerHeaders(rec: ContainerRecord, owner: boolean): HeaderList {
   if (owner) {
     if (rec.readAcl) h.push(['X-Container-Read', headerValue(rec.readAcl)]);
     if (rec.writeAcl) h.push(['X-Container-Write', headerValue(rec.writeAcl)]);
+    for (const [, key, name] of SYNC_HEADERS) {
+      const v = rec.sysmeta[key];
+      if (v) h.push([name, headerValue(v)]);
+    }
   }
   const rfc = rec.sysmeta['rfc-compliant-etags'];
   if (rfc) h.push(['X-Container-Rfc-Compliant-Etags', rfc]);
@@ -120,6 +130,12 @@ function containerChanges(ctx: Ctx, owner: boolean): ContainerChanges {
     for (const k of ['temp-url-key', 'temp-url-key-2']) delete changes.meta[k];
     changes.remove = changes.remove.filter((k) => k !== 'temp-url-key' && k !== 'temp-url-key-2');
   }
+  if (owner) {
+    for (const [hdr, key] of SYNC_HEADERS) {
+      const v = header(h, hdr);
+      if (v !== undefined) changes.sysmeta[key] = v;
+    }
+  }
   const rfc = header(h, 'x-container-rfc-compliant-etags');
   if (rfc !== undefined) changes.sysmeta['rfc-compliant-etags'] = rfc === '' ? '' : String(isTrueish(rfc));
   return changes;
@@ -137,10 +153,11 @@ async function putContainer(ctx: Ctx): Promise<void> {
   if (len > max) throw new HttpError(400, `Container name length of ${len} longer than ${max}`, HTML);
   const policy = header(ctx.req.headers, 'x-storage-policy');
   const existing = await ctx.deps.namespace.getContainer(ctx.account, name);
-  if (policy !== undefined) {
+  if (policy !== undefined && policy.trim() !== '') {
     if (policy.trim().toLowerCase() !== POLICY_NAME.toLowerCase()) throw new HttpError(400, `Invalid X-Storage-Policy '${policy}'`);
   }
   const changes = containerChanges(ctx, owner);
+  if (existing) checkMergedMetadata(existing.meta, changes.meta, changes.remove, ctx.deps.namespace.constraints);
   const meta: Record<string, string> = { ...changes.meta };
   for (const k of changes.remove) meta[k] = '';
   const init: { meta: Record<string, string>; sysmeta: Record<string, string>; readAcl?: string; writeAcl?: string } = {
@@ -159,7 +176,9 @@ async function postContainer(ctx: Ctx): Promise<void> {
   const name = containerName(ctx);
   const { owner } = await requireAccess(ctx);
   const changes = containerChanges(ctx, owner);
-  if (!(await ctx.deps.namespace.getContainer(ctx.account, name))) throw httpErrors.notFound();
+  const existing = await ctx.deps.namespace.getContainer(ctx.account, name);
+  if (!existing) throw httpErrors.notFound();
+  checkMergedMetadata(existing.meta, changes.meta, changes.remove, ctx.deps.namespace.constraints);
   const update: Parameters<typeof ctx.deps.namespace.updateContainer>[2] = {
     meta: { set: changes.meta, remove: changes.remove },
     sysmeta: { set: changes.sysmeta },

@@ -60,7 +60,7 @@ export class HttpError extends Error {
 
 export const httpErrors = {
   badRequest: (body?: string) => new HttpError(400, body),
-  unauthorized: (realm: string) => new HttpError(401, undefined, undefined, [['Www-Authenticate', `Swift realm="${realm}"`]]),
+  unauthorized: (realm: string) => new HttpError(401, undefined, undefined, [['Www-Authenticate', `Swift realm="${quoteRealm(realm)}"`]]),
   forbidden: () => new HttpError(403),
   notFound: () => new HttpError(404),
   methodNotAllowed: (allow: string) => new HttpError(405, undefined, undefined, [['Allow', allow]]),
@@ -72,6 +72,11 @@ export const httpErrors = {
   unprocessable: () => new HttpError(422),
   notImplemented: (body?: string) => new HttpError(501, body),
 };
+
+/** wsgi_quote: URL-quoting with '/' safe, so any account name fits in a header. */
+function quoteRealm(realm: string): string {
+  return encodeURIComponent(realm).replace(/%2F/g, '/').replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+}
 
 const BY_CODE: Partial<Record<ErrorCode, (message: string) => HttpError>> = {
   [ErrorCodes.NOT_FOUND]: () => new HttpError(404),

@@ -131,3 +131,24 @@ export function metaHeaders(meta: Metadata, kind: MetaKind, out: HeaderList): vo
     out.push([titleHeader(prefix + key), headerValue(v)]);
   }
 }
+
+/**
+ * What the account and container servers check after merging a change into the stored
+ * metadata (Swift's DatabaseBroker.validate_metadata): the totals, not just the request.
+ */
+export function checkMergedMetadata(existing: Metadata, set: Metadata, remove: string[], c: Constraints): void {
+  const merged: Metadata = { ...existing };
+  for (const k of remove) delete merged[k];
+  for (const [k, v] of Object.entries(set)) {
+    if (v === '') delete merged[k];
+    else merged[k] = v;
+  }
+  let count = 0;
+  let size = 0;
+  for (const [k, v] of Object.entries(merged)) {
+    count += 1;
+    size += Buffer.byteLength(k) + Buffer.byteLength(v);
+  }
+  if (count > c.max_meta_count) throw new HttpError(400, `Too many metadata items; max ${c.max_meta_count}`);
+  if (size > c.max_meta_overall_size) throw new HttpError(400, `Total metadata too large; max ${c.max_meta_overall_size}`);
+}

@@ -3,7 +3,6 @@
  * X-Copy-From), COPY, POST (metadata), DELETE.
  */
 import { randomBytes } from 'node:crypto';
-import { lookup as mimeLookup } from 'mime-types';
 import type { CopyObjectOptions, PutObjectOptions } from '../../src/core/namespace.ts';
 import type { ObjectRecord } from '../../src/core/types.ts';
 import { requireAccess } from './access.ts';
@@ -11,12 +10,14 @@ import { conditionalStatus, missingStatus, normalizeEtag } from './conditional.t
 import type { Ctx } from './context.ts';
 import { defaultBody, HTML, HttpError, httpErrors } from './errors.ts';
 import { checkMetadataHeaders, header, metaHeaders, metadataPatch, titleHeader } from './headers.ts';
+import { sendManifest, validateManifestHeader } from './dlo.ts';
+import { guessContentType } from './mime.ts';
 import { decodeComponent } from './request-context.ts';
 import { contentRange, parseRange, rangesForLength } from './ranges.ts';
 import { type HeaderList, headerValue, sendBody, sendParts, sendStream } from './response.ts';
 
 /** Headers Swift stores with an object and gives back (object server's allowed_headers). */
-const STORED_HEADERS = ['content-disposition', 'content-encoding', 'content-language', 'cache-control', 'expires', 'x-robots-tag'];
+const STORED_HEADERS = ['content-disposition', 'content-encoding', 'content-language', 'cache-control', 'expires', 'x-robots-tag', 'x-object-manifest'];
 
 export async function handleObject(ctx: Ctx): Promise<void> {
   switch (ctx.method) {
@@ -77,6 +78,8 @@ async function getObject(ctx: Ctx): Promise<void> {
   }
   const h: HeaderList = [];
   objectHeaders(rec, h);
+  const manifest = rec.headers['x-object-manifest'];
+  if (manifest && ctx.query.get('multipart-manifest') !== 'get') return sendManifest(ctx, rec, manifest, h);
   const cond = conditionalStatus(ctx.req.headers, rec.etag, lastModifiedSeconds(rec));
   if (cond !== undefined) {
     h.push(['Content-Length', '0']);
@@ -180,7 +183,7 @@ function storedHeaders(ctx: Ctx): Record<string, string> {
 }
 
 function guessType(name: string): string {
-  return mimeLookup(name) || 'application/octet-stream';
+  return guessContentType(name);
 }
 
 function contentTypeFor(ctx: Ctx, name: string): string | undefined {
@@ -204,12 +207,13 @@ async function requireContainerExists(ctx: Ctx, account: string, container: stri
 async function putObject(ctx: Ctx): Promise<void> {
   const { container, object } = names(ctx);
   const h = ctx.req.headers;
+  // The copy middleware reads the source (and may fail on it) before the PUT is judged.
+  if (header(h, 'x-copy-from') !== undefined) return copyInto(ctx, undefined, { account: ctx.account, container, object });
   const access = await requireAccess(ctx);
   await requireContainerExists(ctx, ctx.account, container, access.container);
-  if (header(h, 'x-copy-from') !== undefined) return copyInto(ctx, undefined);
 
   const c = ctx.deps.namespace.constraints;
-  const chunked = /(^|,)\s*chunked\s*$/i.test(h['transfer-encoding'] ?? '');
+  const chunked = transferChunked(h['transfer-encoding']);
   const lengthHeader = h['content-length'];
   const length = lengthHeader === undefined ? undefined : Number(lengthHeader);
   if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new HttpError(400, 'Invalid Content-Length');
@@ -218,6 +222,7 @@ async function putObject(ctx: Ctx): Promise<void> {
   checkObjectName(ctx, object);
   const contentType = contentTypeFor(ctx, object) as string;
   const deleteAt = deleteAtFrom(ctx);
+  checkManifestHeader(ctx);
   checkMetadataHeaders(h, 'object', c);
   const inm = header(h, 'if-none-match');
   if (inm !== undefined && inm.trim() !== '*') throw new HttpError(400, 'If-None-Match only supports *');
@@ -249,6 +254,20 @@ async function putObject(ctx: Ctx): Promise<void> {
     ['Etag', rec.etag],
     ['Last-Modified', httpDate(lastModifiedSeconds(rec))],
   ]);
+}
+
+/** swob's message_length(): only a lone "chunked" transfer coding is understood. */
+function transferChunked(te: string | undefined): boolean {
+  if (te === undefined) return false;
+  const codings = te.split(',');
+  if (codings.length > 1) throw httpErrors.notImplemented('Unsupported Transfer-Coding header value specified in Transfer-Encoding header');
+  if (te.trim().toLowerCase() !== 'chunked') throw new HttpError(400, 'Invalid Transfer-Encoding header value');
+  return true;
+}
+
+function checkManifestHeader(ctx: Ctx): void {
+  const m = header(ctx.req.headers, 'x-object-manifest');
+  if (m !== undefined) validateManifestHeader(m);
 }
 
 // ---------------------------------------------------------------------- COPY
@@ -293,9 +312,8 @@ async function copyObject(ctx: Ctx): Promise<void> {
  * The copy middleware's PUT: reads the source as a GET would (its authorization and
  * conditionals), then writes the destination as a PUT would.
  */
-async function copyInto(ctx: Ctx, source: PathRef | undefined, destination?: PathRef): Promise<void> {
+async function copyInto(ctx: Ctx, source: PathRef | undefined, dst: PathRef): Promise<void> {
   const h = ctx.req.headers;
-  const dst: PathRef = destination ?? { account: ctx.account, container: ctx.container as string, object: ctx.object as string };
   let src = source;
   if (!src) {
     const lengthHeader = h['content-length'];
@@ -312,10 +330,8 @@ async function copyInto(ctx: Ctx, source: PathRef | undefined, destination?: Pat
   if (cond !== undefined) throw new HttpError(cond, cond === 304 ? '' : undefined);
   if (srcRec.size > ns.constraints.max_file_size) throw httpErrors.tooLarge();
 
-  if (destination) {
-    const access = await requireAccess(ctx, { method: 'PUT', account: dst.account, container: dst.container, object: dst.object, isListing: false });
-    await requireContainerExists(ctx, dst.account, dst.container, access.container);
-  }
+  const access = await requireAccess(ctx, { method: 'PUT', account: dst.account, container: dst.container, object: dst.object, isListing: false });
+  await requireContainerExists(ctx, dst.account, dst.container, access.container);
   checkObjectName(ctx, dst.object);
   checkMetadataHeaders(h, 'object', ns.constraints);
   const fresh = ['true', '1', 'yes', 'on', 't', 'y'].includes((header(h, 'x-fresh-metadata') ?? '').toLowerCase());
@@ -328,11 +344,17 @@ async function copyInto(ctx: Ctx, source: PathRef | undefined, destination?: Pat
   const deleteAt = deleteAtFrom(ctx);
   if (deleteAt !== undefined) opts.deleteAt = deleteAt;
   else if (fresh) opts.deleteAt = null;
-  const { source: used, record } = await ns.copyObject(
-    { account: src.account, container: src.container, name: src.object },
-    { account: dst.account, container: dst.container, name: dst.object },
-    opts,
-  );
+  // The copy middleware reads the source with the client's headers, Range included.
+  const ranges = h.range === undefined ? undefined : rangesForLength(parseRange(h.range), srcRec.size);
+  if (ranges && ranges.length === 0) throw new HttpError(416, undefined, undefined, [['Content-Range', `bytes */${srcRec.size}`]]);
+  const { source: used, record } =
+    ranges && ranges.length === 1 && srcRec.size > 0
+      ? await copyRange(ctx, srcRec, dst, ranges[0] as [number, number], opts)
+      : await ns.copyObject(
+          { account: src.account, container: src.container, name: src.object },
+          { account: dst.account, container: dst.container, name: dst.object },
+          opts,
+        );
   const out: HeaderList = [
     ['Content-Type', HTML],
     ['Etag', record.etag],
@@ -344,6 +366,29 @@ async function copyInto(ctx: Ctx, source: PathRef | undefined, destination?: Pat
   metaHeaders(record.meta, 'object', out);
   if (record.deleteAt !== undefined) out.push(['X-Delete-At', String(record.deleteAt)]);
   sendBody(ctx.res, ctx.transId, 201, out);
+}
+
+/** A ranged copy: the selected bytes of the source become the new object. */
+async function copyRange(
+  ctx: Ctx,
+  srcRec: ObjectRecord,
+  dst: PathRef,
+  [start, end]: [number, number],
+  opts: CopyObjectOptions,
+): Promise<{ source: ObjectRecord; record: ObjectRecord }> {
+  const ns = ctx.deps.namespace;
+  const opened = await ns.openObject(srcRec, { start, end: end - 1 });
+  const base = opened.record;
+  const put: PutObjectOptions = {
+    contentType: opts.contentType ?? base.contentType,
+    meta: opts.fresh ? { ...(opts.meta ?? {}) } : { ...base.meta, ...(opts.meta ?? {}) },
+    headers: opts.fresh ? { ...(opts.headers ?? {}) } : { ...base.headers, ...(opts.headers ?? {}) },
+    expectedSize: end - start,
+  };
+  const deleteAt = opts.deleteAt === undefined ? base.deleteAt : (opts.deleteAt ?? undefined);
+  if (deleteAt !== undefined) put.deleteAt = deleteAt;
+  const record = await ns.putObject(dst.account, dst.container, dst.object, opened.stream, put);
+  return { source: base, record };
 }
 
 /** Python's urllib.parse.quote(path) with '/' safe. */
@@ -360,6 +405,7 @@ async function postObject(ctx: Ctx): Promise<void> {
   const ns = ctx.deps.namespace;
   checkMetadataHeaders(h, 'object', ns.constraints);
   const deleteAt = deleteAtFrom(ctx);
+  checkManifestHeader(ctx);
   const rec = await ns.getObject(ctx.account, container, object);
   if (!rec) throw httpErrors.notFound();
   const patch = metadataPatch(h, 'object');
@@ -384,6 +430,13 @@ async function postObject(ctx: Ctx): Promise<void> {
 async function deleteObject(ctx: Ctx): Promise<void> {
   const { container, object } = names(ctx);
   await requireAccess(ctx);
+  const ifDeleteAt = header(ctx.req.headers, 'x-if-delete-at');
+  if (ifDeleteAt !== undefined) {
+    const want = pyInt(ifDeleteAt);
+    if (want === undefined) throw new HttpError(400, 'Bad X-If-Delete-At header value');
+    const rec = await ctx.deps.namespace.getObject(ctx.account, container, object);
+    if (rec && (rec.deleteAt ?? 0) !== want) throw httpErrors.preconditionFailed();
+  }
   await ctx.deps.namespace.deleteObject(ctx.account, container, object);
   sendBody(ctx.res, ctx.transId, 204, [['Content-Type', HTML]]);
 }

@@ -30,14 +30,36 @@ export function headerValue(value: string): string {
 /** Decodes a request header value (latin1 view of bytes) as UTF-8 text. */
 export function headerText(value: string): string {
   // eslint-disable-next-line no-control-regex
-  return /^[\x00-\x7f]*$/.test(value) ? value : Buffer.from(value, 'latin1').toString('utf8');
+  if (/^[\x00-\x7f]*$/.test(value)) return value;
+  const bytes = Buffer.from(value, 'latin1');
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    // Not UTF-8 (Swift keeps such object metadata as bytes): keep what decodes, drop the
+    // rest, so the value never grows past the limits the client respected.
+    return bytes.toString('utf8').replace(/\ufffd/g, '');
+  }
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 function head(res: ServerResponse, status: number, headers: HeaderList, transId: string): void {
   const flat: string[] = [];
+  // Like Swift (eventlet), name the connection only when the client did.
+  const conn = res.req?.headers.connection;
+  if (conn === undefined) res.removeHeader('Connection');
+  else if (/keep-alive/i.test(conn)) flat.push('Connection', 'keep-alive');
+  else if (/close/i.test(conn)) flat.push('Connection', 'close');
+  else res.removeHeader('Connection');
   for (const [k, v] of headers) flat.push(k, v);
   flat.push('X-Trans-Id', transId, 'X-Openstack-Request-Id', transId);
-  res.writeHead(status, flat);
+  try {
+    res.writeHead(status, flat);
+  } catch {
+    // A value Node refuses (control characters): never let one header take the process down.
+    for (let i = 1; i < flat.length; i += 2) flat[i] = (flat[i] as string).replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
+    res.writeHead(status, flat);
+  }
 }
 
 /** Sends a complete response with an in-memory body (or none). */

@@ -44,7 +44,11 @@ export async function handleSwift(deps: HttpDeps, req: IncomingMessage, res: Ser
     else if (ctx.container !== undefined) await handleContainer(ctx);
     else await handleAccount(ctx);
   } catch (err) {
-    sendError(res, transId, err, realm, method);
+    try {
+      sendError(res, transId, err, realm, method);
+    } catch {
+      res.destroy();
+    }
   }
 }
 
