@@ -71,6 +71,16 @@ describe('PostgresChangeFeed', () => {
     expect(b.seen).toEqual(events);
   });
 
+  it('delivers every event of many concurrent publishes, each publish in one piece', async () => {
+    const a = await gateway('a5');
+    const b = await gateway('b5');
+    await Promise.all(Array.from({ length: 200 }, (_, i) => a.feed.publish([ev(`p${i}-1`), ev(`p${i}-2`)])));
+    await until(() => b.seen.length === 400, 'all 400 events');
+    const names = b.seen.map((e) => e.object as string);
+    expect(new Set(names).size).toBe(400);
+    for (let i = 0; i < 200; i++) expect(names.indexOf(`p${i}-2`)).toBe(names.indexOf(`p${i}-1`) + 1);
+  });
+
   it('flushes everything after its listening connection comes back, then hears others again', async () => {
     const a = await gateway('a3');
     const b = await gateway('b3');

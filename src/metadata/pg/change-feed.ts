@@ -71,6 +71,8 @@ export class PostgresChangeFeed implements ChangeFeed {
   private delivering: Promise<void> = Promise.resolve();
   private closed = false;
   private connects = 0;
+  private readonly outbox: Array<{ events: readonly ChangeEvent[]; resolve: () => void }> = [];
+  private sending = false;
 
   private constructor(options: PostgresChangeFeedOptions) {
     this.channel = options.channel ?? 'swiftgate_changes';
@@ -131,23 +133,41 @@ export class PostgresChangeFeed implements ChangeFeed {
     await this.delivering;
   }
 
-  private async notify(events: readonly ChangeEvent[]): Promise<void> {
-    const payloads = this.encode(events);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i', [
-          this.channel,
-          payloads,
-        ]);
-        return;
-      } catch (err) {
-        // The write is committed already: failing it now would only mislead the client.
-        // Gateways whose listener lost the database flush everything when it comes back.
-        if (attempt >= 2 || this.closed) {
-          this.onError(mapError(err, 'change feed: notify'));
-          return;
+  /**
+   * Queues events for NOTIFY. While one notification is on its way, later publishes
+   * gather and go together in the next: one round trip per batch, not per write.
+   */
+  private notify(events: readonly ChangeEvent[]): Promise<void> {
+    return new Promise((resolve) => {
+      this.outbox.push({ events, resolve });
+      if (!this.sending) void this.send();
+    });
+  }
+
+  private async send(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.outbox.length > 0) {
+        const batch = this.outbox.splice(0);
+        const payloads = this.encode(batch.flatMap((b) => b.events));
+        for (let attempt = 1; ; attempt++) {
+          try {
+            // Rows of a function scan come in array order, so notifications keep event order.
+            await this.pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.channel, payloads]);
+            break;
+          } catch (err) {
+            // The writes are committed already: failing them now would only mislead clients.
+            // Gateways whose listener lost the database flush everything when it comes back.
+            if (attempt >= 2 || this.closed) {
+              this.onError(mapError(err, 'change feed: notify'));
+              break;
+            }
+          }
         }
+        for (const b of batch) b.resolve();
       }
+    } finally {
+      this.sending = false;
     }
   }
 
