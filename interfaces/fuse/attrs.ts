@@ -7,7 +7,8 @@
  *   uid, gid  decimal
  * Objects without them get the object's timestamp, 0644/0755 and the mounting user.
  */
-import type { Metadata, ObjectRecord } from '../../src/core/types.ts';
+import { DIRECTORY_CONTENT_TYPE, type Metadata } from '../../src/core/types.ts';
+import type { StoreObject } from './backend.ts';
 import type { FuseStat } from './fuse-native.d.ts';
 
 export const SYMLINK_CONTENT_TYPE = 'application/x-symlink';
@@ -48,9 +49,22 @@ export function modeMeta(mode: number): string {
   return (mode & 0o7777).toString(8);
 }
 
-export function nodeOfObject(rec: ObjectRecord, kind: NodeKind): NodeInfo {
-  const ctimeMs = timestampMs(rec.metaTimestamp);
-  return { kind, size: kind === 'dir' ? 0 : rec.size, mtimeMs: metaMtime(rec.meta) ?? timestampMs(rec.timestamp), ctimeMs, meta: rec.meta };
+/** A zero-byte object typed application/directory (`d/` or `d`) is a directory marker. */
+export function isMarker(obj: { contentType: string; size: number }): boolean {
+  return obj.contentType === DIRECTORY_CONTENT_TYPE && obj.size === 0;
+}
+
+export function kindOf(obj: StoreObject): NodeKind {
+  return isMarker(obj) ? 'dir' : obj.contentType === SYMLINK_CONTENT_TYPE ? 'symlink' : 'file';
+}
+
+export function nodeOfObject(obj: StoreObject, kind: NodeKind = kindOf(obj)): NodeInfo {
+  return { kind, size: kind === 'dir' ? 0 : obj.size, mtimeMs: metaMtime(obj.meta) ?? obj.timestampMs, ctimeMs: obj.metaTimestampMs, meta: obj.meta };
+}
+
+/** A directory without a marker, known only by the objects below it. */
+export function implicitDir(mtimeMs: number): NodeInfo {
+  return { kind: 'dir', size: 0, mtimeMs, ctimeMs: mtimeMs, meta: {} };
 }
 
 export function metaMtime(meta: Metadata): number | undefined {

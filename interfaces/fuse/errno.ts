@@ -1,9 +1,11 @@
 /**
  * The one place where failures become errno values (negative, as FUSE wants them):
- * core error codes, POSIX conditions the FUSE view detects itself, and local I/O errors
- * of the write spool. Anything unknown is EIO: an answer, never a hang.
+ * core error codes (local mode), HTTP statuses (remote mode), POSIX conditions the FUSE
+ * view detects itself, and local I/O errors of the write spool. Anything unknown is
+ * EIO: an answer, never a hang.
  */
 import { ErrorCodes, type ErrorCode, isSwiftgateError } from '../../src/core/errors.ts';
+import { RemoteError } from './remote/errors.ts';
 
 export const Errno = {
   EPERM: -1,
@@ -75,9 +77,30 @@ const FROM_NODE: Record<string, number> = {
   EACCES: Errno.EIO, // the spool directory, not the caller's file
 };
 
+/** Statuses of a Swift endpoint (remote mode). Unlisted: 5xx, no answer (0), the rest → EIO. */
+const FROM_HTTP: Record<number, number> = {
+  400: Errno.EINVAL,
+  401: Errno.EACCES, // after one re-authentication failed
+  403: Errno.EACCES,
+  404: Errno.ENOENT,
+  409: Errno.ENOTEMPTY, // Swift's only 409s: deleting a non-empty container/directory
+  411: Errno.EINVAL,
+  412: Errno.EEXIST,
+  413: Errno.EFBIG, // 413 with "quota" in the body: EDQUOT, below
+  416: Errno.EINVAL,
+  422: Errno.EIO, // ETag mismatch: the bytes were damaged on the way
+  507: Errno.ENOSPC,
+};
+
+function fromHttp(err: RemoteError): number {
+  if (err.status === 413 && /quota/i.test(err.body)) return Errno.EDQUOT;
+  return FROM_HTTP[err.status] ?? Errno.EIO;
+}
+
 export function toErrno(err: unknown): number {
   if (err instanceof FsError) return err.errno;
   if (isSwiftgateError(err)) return FROM_CORE[err.code] ?? Errno.EIO;
+  if (err instanceof RemoteError) return fromHttp(err);
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code in FROM_NODE) return FROM_NODE[code] ?? Errno.EIO;
   return Errno.EIO;

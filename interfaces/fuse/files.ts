@@ -6,13 +6,11 @@
  * loss. All handles of one path share one OpenFile, so they see each other's writes.
  */
 import { lookup as mimeLookup } from 'mime-types';
-import type { Namespace } from '../../src/core/namespace.ts';
-import { isDirectoryMarker } from '../../src/core/namespace.ts';
-import type { Metadata, ObjectRecord } from '../../src/core/types.ts';
-import { type NodeInfo, metaMtime, mtimeMeta, timestampMs } from './attrs.ts';
+import type { Metadata } from '../../src/core/types.ts';
+import { type NodeInfo, isMarker, metaMtime, mtimeMeta } from './attrs.ts';
+import type { FileReader, MountBackend, StoreObject } from './backend.ts';
 import { Errno, fsError } from './errno.ts';
 import { type EntryTarget, type PathMap } from './paths.ts';
-import { ObjectReader } from './reader.ts';
 import { Spool } from './spool.ts';
 
 const O_ACCMODE = 0o3;
@@ -23,7 +21,7 @@ class OpenFile {
   path: string;
   target: EntryTarget;
   /** The object this file started from, then the last committed version. */
-  base: ObjectRecord | undefined;
+  base: StoreObject | undefined;
   spool: Spool | undefined;
   size: number;
   dirty = false;
@@ -37,12 +35,12 @@ class OpenFile {
   handles = 0;
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(path: string, target: EntryTarget, base: ObjectRecord | undefined) {
+  constructor(path: string, target: EntryTarget, base: StoreObject | undefined) {
     this.path = path;
     this.target = target;
     this.base = base;
     this.size = base?.size ?? 0;
-    this.mtimeMs = base ? (metaMtime(base.meta) ?? timestampMs(base.timestamp)) : Date.now();
+    this.mtimeMs = base ? (metaMtime(base.meta) ?? base.timestampMs) : Date.now();
   }
 
   /** Writes, truncates and commits of one file run one at a time. */
@@ -57,19 +55,19 @@ interface Handle {
   path: string;
   /** Set for handles open for writing. */
   file?: OpenFile;
-  reader?: ObjectReader;
+  reader?: FileReader;
 }
 
 export class OpenFiles {
-  private readonly ns: Namespace;
+  private readonly store: MountBackend;
   private readonly paths: PathMap;
   private readonly spoolDir: string;
   private readonly byPath = new Map<string, OpenFile>();
   private readonly handles = new Map<number, Handle>();
   private nextFh = 1;
 
-  constructor(ns: Namespace, paths: PathMap, spoolDir: string) {
-    this.ns = ns;
+  constructor(store: MountBackend, paths: PathMap, spoolDir: string) {
+    this.store = store;
     this.paths = paths;
     this.spoolDir = spoolDir;
   }
@@ -83,7 +81,7 @@ export class OpenFiles {
     if ((flags & O_ACCMODE) === O_RDONLY) {
       if (this.byPath.has(path)) return this.addHandle({ path });
       const rec = await this.requireFile(target);
-      return this.addHandle({ path, reader: new ObjectReader(this.ns, rec) });
+      return this.addHandle({ path, reader: this.store.openReader(target.container, rec) });
     }
     let file = this.byPath.get(path);
     if (!file) {
@@ -104,7 +102,7 @@ export class OpenFiles {
     const old = this.byPath.get(path);
     if (old) old.detached = true;
     const file = new OpenFile(path, target, undefined);
-    file.spool = await Spool.create(this.spoolDir);
+    file.spool = await Spool.create(this.spoolDir, { hashWrites: this.store.mode === 'remote' });
     file.dirty = true; // an empty new file is committed too (touch)
     file.pending = { ...meta };
     file.handles = 1;
@@ -119,7 +117,10 @@ export class OpenFiles {
     if (file && spool) {
       return file.exclusive(() => (pos >= file.size ? Promise.resolve(0) : spool.read(buf, Math.min(len, file.size - pos), pos)));
     }
-    if (!h.reader) h.reader = new ObjectReader(this.ns, file?.base ?? (await this.requireFile(this.paths.entry(h.path, 'read'))));
+    if (!h.reader) {
+      const target = this.paths.entry(h.path, 'read');
+      h.reader = this.store.openReader(target.container, file?.base ?? (await this.requireFile(target)));
+    }
     return h.reader.read(buf, len, pos);
   }
 
@@ -291,20 +292,20 @@ export class OpenFiles {
     return h;
   }
 
-  private async requireFile(t: EntryTarget): Promise<ObjectRecord> {
-    const rec = await this.ns.getObject(this.paths.account, t.container, t.key);
-    if (rec && !isDirectoryMarker(rec)) return rec;
-    if (rec || (await this.ns.directoryExists(this.paths.account, t.container, t.key))) throw fsError(Errno.EISDIR, `${t.key} is a directory`);
+  private async requireFile(t: EntryTarget): Promise<StoreObject> {
+    const obj = await this.store.getObject(t.container, t.key);
+    if (obj && !isMarker(obj)) return obj;
+    if (obj || (await this.store.stat(t.container, t.key))?.kind === 'dir') throw fsError(Errno.EISDIR, `${t.key} is a directory`);
     throw fsError(Errno.ENOENT, `${t.key} not found`);
   }
 
   /** Creates the spool; copies the object's bytes in only when they are kept. */
   private async fillSpool(file: OpenFile, keepBytes: boolean): Promise<Spool> {
-    const spool = await Spool.create(this.spoolDir);
+    const spool = await Spool.create(this.spoolDir, { hashWrites: this.store.mode === 'remote' });
     try {
       let size = 0;
       if (keepBytes && file.base && file.base.size > 0) {
-        const { stream } = await this.ns.openObject(file.base);
+        const stream = await this.store.openStream(file.target.container, file.base);
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           await spool.write(chunk, chunk.length, size);
           size += chunk.length;
@@ -343,11 +344,10 @@ export class OpenFiles {
     const base = file.base;
     const meta: Metadata = { ...(base?.meta ?? {}), ...file.pending, mtime: mtimeMeta(file.mtimeMs) };
     const contentType = base?.contentType ?? (mimeLookup(key) || 'application/octet-stream');
-    file.base = await this.ns.putObject(this.paths.account, container, key, spool.stream(), {
+    file.base = await this.store.putObject(container, key, spool.source(file.size), {
       contentType,
       meta,
       ...(base ? { headers: base.headers } : {}),
-      expectedSize: file.size,
     });
     file.dirty = false;
   }

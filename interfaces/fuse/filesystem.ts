@@ -1,13 +1,11 @@
 /**
- * The POSIX view of one account (or one container) over the Namespace: what a path
+ * The POSIX view of one account (or one container) over a MountBackend: what a path
  * is, directory listings, and every namespace change a syscall makes. Byte I/O of open
- * files is in files.ts. Methods throw (FsError or core errors); ops.ts maps to errno.
+ * files is in files.ts. Methods throw (FsError, core or HTTP errors); ops.ts maps to errno.
  */
-import { Readable } from 'node:stream';
-import type { Namespace } from '../../src/core/namespace.ts';
-import { isDirectoryMarker } from '../../src/core/namespace.ts';
-import { DIRECTORY_CONTENT_TYPE, type Metadata, type ObjectRecord } from '../../src/core/types.ts';
-import { type NodeInfo, type Owner, SYMLINK_CONTENT_TYPE, metaMtime, mtimeMeta, nodeOfObject, timestampMs } from './attrs.ts';
+import { DIRECTORY_CONTENT_TYPE, type Metadata } from '../../src/core/types.ts';
+import { type NodeInfo, type Owner, SYMLINK_CONTENT_TYPE, isMarker, metaMtime, mtimeMeta } from './attrs.ts';
+import { type MountBackend, bufferSource } from './backend.ts';
 import { Errno, fsError } from './errno.ts';
 import type { FuseStatfs } from './fuse-native.d.ts';
 import type { OpenFiles } from './files.ts';
@@ -19,7 +17,7 @@ const MAX_LINK = 4096;
 const NO_ID = 0xffffffff; // chown's "-1": leave unchanged
 
 export interface FilesystemDeps {
-  ns: Namespace;
+  store: MountBackend;
   paths: PathMap;
   files: OpenFiles;
   cache: LookupCache;
@@ -27,7 +25,7 @@ export interface FilesystemDeps {
 }
 
 export class Filesystem {
-  private readonly ns: Namespace;
+  private readonly store: MountBackend;
   private readonly paths: PathMap;
   private readonly files: OpenFiles;
   private readonly cache: LookupCache;
@@ -35,15 +33,11 @@ export class Filesystem {
   private readonly startedMs = Date.now();
 
   constructor(deps: FilesystemDeps) {
-    this.ns = deps.ns;
+    this.store = deps.store;
     this.paths = deps.paths;
     this.files = deps.files;
     this.cache = deps.cache;
     this.owner = deps.owner;
-  }
-
-  private get account(): string {
-    return this.paths.account;
   }
 
   // ------------------------------------------------------------------ lookups
@@ -69,21 +63,11 @@ export class Filesystem {
     const t = this.paths.resolve(path);
     if (t.kind === 'account') return { kind: 'dir', size: 0, mtimeMs: this.startedMs, ctimeMs: this.startedMs, meta: {} };
     if (t.kind === 'container') {
-      const c = await this.ns.getContainer(this.account, t.container);
+      const c = await this.store.getContainer(t.container);
       if (!c) return undefined;
-      const ts = timestampMs(c.putTimestamp);
-      return { kind: 'dir', size: 0, mtimeMs: metaMtime(c.meta) ?? ts, ctimeMs: ts, meta: c.meta };
+      return { kind: 'dir', size: 0, mtimeMs: metaMtime(c.meta) ?? c.timestampMs, ctimeMs: c.timestampMs, meta: c.meta };
     }
-    const rec = await this.ns.getObject(this.account, t.container, t.key);
-    if (rec) return nodeOfObject(rec, isDirectoryMarker(rec) ? 'dir' : rec.contentType === SYMLINK_CONTENT_TYPE ? 'symlink' : 'file');
-    const marker = await this.ns.getObject(this.account, t.container, `${t.key}/`);
-    if (marker) return nodeOfObject(marker, 'dir');
-    // An implicit directory: objects below it, no marker. Its time is that of the first one.
-    const below = await this.ns.listObjects(this.account, t.container, { prefix: `${t.key}/`, limit: 1 });
-    const first = below[0];
-    if (!first) return undefined;
-    const ms = first.kind === 'object' ? timestampMs(first.lastModified) : this.startedMs;
-    return { kind: 'dir', size: 0, mtimeMs: ms, ctimeMs: ms, meta: {} };
+    return this.store.stat(t.container, t.key);
   }
 
   /** The names in a directory, read page by page (only names are kept). */
@@ -92,24 +76,22 @@ export class Filesystem {
     const names = ['.', '..'];
     if (t.kind === 'account') {
       let marker: string | undefined;
-      for (;;) {
-        const page = await this.ns.listContainers(this.account, { limit: PAGE, ...(marker ? { marker } : {}) });
-        for (const c of page) names.push(c.name);
-        const last = page[page.length - 1];
-        if (page.length < PAGE || !last) return names;
-        marker = last.name;
-      }
+      do {
+        const page = await this.store.listContainers(marker, PAGE);
+        names.push(...page.items);
+        marker = page.nextMarker;
+      } while (marker);
+      return names;
     }
     const node = await this.require(path);
     if (node.kind !== 'dir') throw fsError(Errno.ENOTDIR, `${path} is not a directory`);
-    const container = t.container;
     const dir = t.kind === 'entry' ? t.key : '';
     const dirsSeen = new Set<string>();
     let marker: string | undefined;
     do {
-      const page = await this.ns.listDirectory(this.account, container, dir, { limit: PAGE, ...(marker ? { marker } : {}) });
-      for (const e of page.entries) {
-        if (e.kind === 'directory') {
+      const page = await this.store.listDir(t.container, dir, marker, PAGE);
+      for (const e of page.items) {
+        if (e.kind === 'dir') {
           // A marker and objects below it are one directory, even across pages.
           if (dirsSeen.has(e.name)) continue;
           dirsSeen.add(e.name);
@@ -118,7 +100,11 @@ export class Filesystem {
       }
       marker = page.nextMarker;
     } while (marker);
-    for (const name of this.files.uncommittedIn(path)) if (!names.includes(name)) names.push(name);
+    const uncommitted = this.files.uncommittedIn(path);
+    if (uncommitted.length) {
+      const have = new Set(names);
+      for (const name of uncommitted) if (!have.has(name)) names.push(name);
+    }
     return names;
   }
 
@@ -127,21 +113,21 @@ export class Filesystem {
   async mkdir(path: string, mode: number): Promise<void> {
     const t = this.paths.resolve(path);
     if (t.kind === 'account' || (t.kind === 'container' && t.isMountRoot)) throw fsError(Errno.EEXIST, `${path} exists`);
+    const meta = { mode: (mode & 0o7777).toString(8) };
     if (t.kind === 'container') {
-      const r = await this.ns.createContainer(this.account, t.container, { meta: { mode: (mode & 0o7777).toString(8) } });
-      if (!r.created) throw fsError(Errno.EEXIST, `${path} exists`);
+      if (!(await this.store.createContainer(t.container, meta))) throw fsError(Errno.EEXIST, `${path} exists`);
       return;
     }
-    await this.ns.makeDirectory(this.account, t.container, t.key, { mode: (mode & 0o7777).toString(8) });
+    await this.store.makeDirectory(t.container, t.key, meta);
   }
 
   async rmdir(path: string): Promise<void> {
     const t = this.paths.resolve(path);
     if (t.kind === 'account' || (t.kind === 'container' && t.isMountRoot)) throw fsError(Errno.EBUSY, 'cannot remove the mount root');
-    if (t.kind === 'container') return this.ns.deleteContainer(this.account, t.container);
+    if (t.kind === 'container') return this.store.deleteContainer(t.container);
     const node = await this.require(path);
     if (node.kind !== 'dir') throw fsError(Errno.ENOTDIR, `${path} is not a directory`);
-    await this.ns.removeDirectory(this.account, t.container, t.key);
+    await this.store.removeDirectory(t.container, t.key);
     await this.keepParent(t);
   }
 
@@ -150,18 +136,21 @@ export class Filesystem {
   async unlink(path: string): Promise<void> {
     const t = this.paths.entry(path, 'unlink');
     await this.files.settle(path);
-    const rec = await this.ns.getObject(this.account, t.container, t.key);
-    if (!rec || isDirectoryMarker(rec)) {
-      if (!rec && this.files.isUncommitted(path)) return this.files.forget(path);
-      if (rec || (await this.lookup(path))?.kind === 'dir') throw fsError(Errno.EISDIR, `${path} is a directory`);
+    const obj = await this.store.getObject(t.container, t.key);
+    if (!obj || isMarker(obj)) {
+      if (!obj && this.files.isUncommitted(path)) return this.files.forget(path);
+      if (obj || (await this.lookup(path))?.kind === 'dir') throw fsError(Errno.EISDIR, `${path} is a directory`);
       throw fsError(Errno.ENOENT, `${path} not found`);
     }
     this.files.forget(path);
-    await this.ns.deleteObject(this.account, t.container, t.key);
+    await this.store.deleteObject(t.container, t.key);
     await this.keepParent(t);
   }
 
-  /** Metadata-only renames inside a container; anything else is EXDEV (mv copies). */
+  /**
+   * Renames inside a container (local mode: metadata-only and atomic; remote mode: copy
+   * and delete per object); anything else is EXDEV (mv copies).
+   */
   async rename(from: string, to: string): Promise<void> {
     const src = this.paths.resolve(from);
     const dst = this.paths.resolve(to);
@@ -172,11 +161,11 @@ export class Filesystem {
     const existing = await this.lookup(to);
     if (node.kind === 'dir') {
       if (existing && existing.kind !== 'dir') throw fsError(Errno.ENOTDIR, `${to} is not a directory`);
-      if (existing) await this.ns.removeDirectory(this.account, dst.container, dst.key); // only if empty, as rename(2)
-      await this.ns.renameDirectory(this.account, src.container, src.key, dst.key);
+      if (existing) await this.store.removeDirectory(dst.container, dst.key); // only if empty, as rename(2)
+      await this.store.renameDirectory(src.container, src.key, dst.key);
     } else {
       if (existing?.kind === 'dir') throw fsError(Errno.EISDIR, `${to} is a directory`);
-      await this.ns.renameObject(this.account, src.container, src.key, dst.key);
+      await this.store.renameObject(src.container, src.key, dst.key);
     }
     this.files.renamed(from, to);
     await this.keepParent(src);
@@ -186,21 +175,16 @@ export class Filesystem {
     const t = this.paths.entry(path, 'symlink');
     const bytes = Buffer.from(target, 'utf8');
     if (bytes.length > MAX_LINK) throw fsError(Errno.ENAMETOOLONG, 'symlink target too long');
-    await this.ns.putObject(this.account, t.container, t.key, Readable.from([bytes]), {
-      contentType: SYMLINK_CONTENT_TYPE,
-      expectedSize: bytes.length,
-      meta: { mtime: mtimeMeta(Date.now()) },
-    });
+    await this.store.putObject(t.container, t.key, bufferSource(bytes), { contentType: SYMLINK_CONTENT_TYPE, meta: { mtime: mtimeMeta(Date.now()) } });
   }
 
   async readlink(path: string): Promise<string> {
     const t = this.paths.entry(path, 'readlink');
-    const rec = await this.ns.getObject(this.account, t.container, t.key);
-    if (!rec) throw fsError(Errno.ENOENT, `${path} not found`);
-    if (rec.contentType !== SYMLINK_CONTENT_TYPE || rec.size > MAX_LINK) throw fsError(Errno.EINVAL, `${path} is not a symlink`);
-    const { stream } = await this.ns.openObject(rec);
+    const obj = await this.store.getObject(t.container, t.key);
+    if (!obj) throw fsError(Errno.ENOENT, `${path} not found`);
+    if (obj.contentType !== SYMLINK_CONTENT_TYPE || obj.size > MAX_LINK) throw fsError(Errno.EINVAL, `${path} is not a symlink`);
     const chunks: Buffer[] = [];
-    for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+    for await (const c of (await this.store.openStream(t.container, obj)) as AsyncIterable<Buffer>) chunks.push(c);
     return Buffer.concat(chunks).toString('utf8');
   }
 
@@ -224,45 +208,30 @@ export class Filesystem {
   private async setMeta(path: string, set: Metadata): Promise<void> {
     const t = this.paths.resolve(path);
     if (t.kind === 'account') return;
-    if (t.kind === 'container') {
-      await this.ns.updateContainer(this.account, t.container, { meta: { set } });
-      return;
-    }
+    if (t.kind === 'container') return this.store.setContainerMeta(t.container, set);
     if (this.files.stashMeta(path, set)) return; // the pending commit carries it
-    const rec = await this.ns.getObject(this.account, t.container, t.key);
-    if (rec) {
-      await this.ns.updateObjectMeta(this.account, t.container, t.key, { meta: { set } });
-      return;
-    }
+    if (await this.store.getObject(t.container, t.key)) return this.store.setObjectMeta(t.container, t.key, set);
     if (this.files.isUncommitted(path)) return;
-    const marker = await this.ns.getObject(this.account, t.container, `${t.key}/`);
-    if (marker) {
-      await this.ns.updateObjectMeta(this.account, t.container, marker.name, { meta: { set } });
-      return;
-    }
+    if (await this.store.getObject(t.container, `${t.key}/`)) return this.store.setObjectMeta(t.container, `${t.key}/`, set);
     if ((await this.lookup(path))?.kind !== 'dir') throw fsError(Errno.ENOENT, `${path} not found`);
     // An implicit directory gets a marker to hold its attributes.
     await this.putMarker(t.container, t.key, set);
   }
 
   async statfs(): Promise<FuseStatfs> {
-    const acct = await this.ns.getAccount(this.account);
-    const cont = this.paths.container !== undefined ? await this.ns.getContainer(this.account, this.paths.container) : undefined;
-    const quota = intMeta(cont?.meta['quota-bytes']) ?? intMeta(acct?.meta['quota-bytes']);
-    const used = (intMeta(cont?.meta['quota-bytes']) !== undefined ? cont?.bytesUsed : acct?.bytesUsed) ?? 0;
+    const space = await this.store.space(this.paths.container);
     const unit = 1024 * 1024;
     // Without a quota the store has no fixed size: report 1 PiB free.
-    const total = quota ?? used + 2 ** 50;
-    const free = Math.max(0, total - used);
+    const total = space.quotaBytes ?? space.bytesUsed + 2 ** 50;
+    const free = Math.max(0, total - space.bytesUsed);
     const clamp = (n: number) => Math.min(0xffffffff, Math.floor(n / unit));
-    const files = acct?.objectCount ?? 0;
     return {
       bsize: unit,
       frsize: unit,
       blocks: clamp(total),
       bfree: clamp(free),
       bavail: clamp(free),
-      files: Math.min(0xffffffff, files + 1_000_000_000),
+      files: Math.min(0xffffffff, space.objectCount + 1_000_000_000),
       ffree: 1_000_000_000,
       favail: 1_000_000_000,
       fsid: 0x5347, // "SG"
@@ -280,16 +249,14 @@ export class Filesystem {
   private async keepParent(t: EntryTarget): Promise<void> {
     const parent = parentKey(t.key);
     if (!parent) return;
-    if (await this.ns.getObject(this.account, t.container, `${parent}/`)) return;
-    if (await this.ns.directoryExists(this.account, t.container, parent)) return;
+    // hasChildren sees the parent's own `parent/` marker too.
+    if (await this.store.hasChildren(t.container, parent)) return;
+    const bare = await this.store.getObject(t.container, parent);
+    if (bare && isMarker(bare)) return;
     await this.putMarker(t.container, parent, {});
   }
 
-  private putMarker(container: string, key: string, meta: Metadata): Promise<ObjectRecord> {
-    return this.ns.putObject(this.account, container, `${key}/`, Readable.from([]), { contentType: DIRECTORY_CONTENT_TYPE, expectedSize: 0, meta });
+  private async putMarker(container: string, key: string, meta: Metadata): Promise<void> {
+    await this.store.putObject(container, `${key}/`, bufferSource(Buffer.alloc(0)), { contentType: DIRECTORY_CONTENT_TYPE, meta });
   }
-}
-
-function intMeta(v: string | undefined): number | undefined {
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
 }

@@ -1,8 +1,10 @@
 /**
- * The FUSE view, local mode: a mount that talks to the core in this process, so a
- * change over HTTP/FTP shows in the mount at once and the other way round. The kernel's
- * attribute and entry caches are off by default (timeouts 0); repeats within a syscall
- * are answered by a lookup cache that the change feed keeps exact.
+ * The FUSE view. Local mode talks to the core in this process, so a change over
+ * HTTP/FTP shows in the mount at once and the other way round; remote mode mounts a
+ * Swift endpoint over HTTP (remote/). Both run the same operations over a MountBackend.
+ * The kernel's attribute and entry caches are off by default (timeouts 0); repeats within
+ * a syscall are answered by a lookup cache that the backend's change reports keep exact
+ * (local) or fresh within --cache-ttl (remote).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
@@ -12,16 +14,20 @@ import { promisify } from 'node:util';
 import type { Config } from '../../src/config.ts';
 import type { Core } from '../../src/core.ts';
 import type { RunningView } from '../../src/server.ts';
+import type { MountBackend } from './backend.ts';
 import { Filesystem } from './filesystem.ts';
 import { OpenFiles } from './files.ts';
 import type { FuseInstance, FuseOptions } from './fuse-native.d.ts';
+import { LocalBackend } from './local-backend.ts';
 import { LookupCache } from './lookup-cache.ts';
 import { loadFuse } from './native.ts';
 import { buildOperations } from './ops.ts';
 import { PathMap } from './paths.ts';
+import { RemoteBackend, type RemoteOptions } from './remote/backend.ts';
 import { prepareSpoolDir } from './spool.ts';
 
 export { FuseUnavailableError } from './native.ts';
+export type { RemoteOptions } from './remote/backend.ts';
 
 export interface MountOptions {
   /** Account to show (AUTH_x). Default: see resolveAccount. */
@@ -43,26 +49,47 @@ const execFileP = promisify(execFile);
 const defaultLog = (msg: string) => process.stderr.write(`swiftgate fuse: ${msg}\n`);
 
 export async function mountLocal(core: Core, mountpoint: string, config: Config, opts: MountOptions = {}): Promise<RunningView> {
-  const log = opts.log ?? defaultLog;
-  const { Fuse, utimensFixed } = loadFuse();
-  if (!utimensFixed) log('warning: this fuse-native build reports atime as mtime to utimens; mtimes set by rsync/cp -p may be wrong');
   const account = await resolveAccount(core, opts.account);
   if (!(await core.namespace.getAccount(account))) await core.namespace.createAccount(account);
   if (opts.container !== undefined && !(await core.namespace.getContainer(account, opts.container)))
     throw new Error(`container ${opts.container} does not exist in account ${account}`);
+  return mountBackend(new LocalBackend(core.namespace, account), mountpoint, await spoolRoot(config), opts);
+}
 
+/**
+ * Remote mode: an account of a Swift endpoint (swiftgate or any Swift) over HTTP. Only
+ * this mount's own changes invalidate its cache; others show within the cache TTL.
+ */
+export async function mountRemote(mountpoint: string, remote: RemoteOptions, opts: MountOptions = {}): Promise<RunningView> {
+  const backend = await RemoteBackend.connect(remote);
+  try {
+    if (opts.container !== undefined && !(await backend.getContainer(opts.container))) throw new Error(`container ${opts.container} does not exist at ${backend.describe}`);
+    return await mountBackend(backend, mountpoint, join(tmpdir(), 'swiftgate-fuse-spool'), {
+      ...opts,
+      lookupCacheTtlMs: opts.lookupCacheTtlMs ?? remote.cacheTtlMs ?? 1000,
+    });
+  } catch (err) {
+    await backend.close();
+    throw err;
+  }
+}
+
+async function mountBackend(store: MountBackend, mountpoint: string, spoolBase: string, opts: MountOptions): Promise<RunningView> {
+  const log = opts.log ?? defaultLog;
+  const { Fuse, utimensFixed } = loadFuse();
+  if (!utimensFixed) log('warning: this fuse-native build reports atime as mtime to utimens; mtimes set by rsync/cp -p may be wrong');
   const mnt = resolve(mountpoint);
   await recoverStaleMount(mnt, log);
   await mkdir(mnt, { recursive: true });
-  const spoolDir = await prepareSpoolDir(await spoolRoot(config));
+  const spoolDir = await prepareSpoolDir(spoolBase);
 
-  const paths = new PathMap(account, opts.container);
+  const paths = new PathMap(opts.container);
   const cache = new LookupCache({ ttlMs: opts.lookupCacheTtlMs ?? 1000, maxEntries: 20_000 });
-  const files = new OpenFiles(core.namespace, paths, spoolDir);
+  const files = new OpenFiles(store, paths, spoolDir);
   const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  const fs = new Filesystem({ ns: core.namespace, paths, files, cache, owner });
+  const fs = new Filesystem({ store, paths, files, cache, owner });
   const ops = buildOperations(fs, files, owner, { utimensFixed, log, trace: process.env.SWIFTGATE_FUSE_TRACE === '1' });
-  const unsubscribe = core.feed.subscribe((events) => cache.onChanges(paths, events));
+  const unsubscribe = store.subscribe((changes) => cache.onChanges(paths, changes));
 
   const fuseOpts: FuseOptions = {
     // fuse-native has no switch for these libfuse options; its fsname value is passed
@@ -85,7 +112,7 @@ export async function mountLocal(core: Core, mountpoint: string, config: Config,
     unsubscribe();
     throw new Error(`cannot mount ${mnt}: ${(err as Error).message}`);
   }
-  const what = opts.container !== undefined ? `${account}/${opts.container}` : account;
+  const what = opts.container !== undefined ? `${store.describe}/${opts.container}` : store.describe;
   let closed: Promise<void> | undefined;
   return {
     name: 'fuse',
@@ -95,6 +122,7 @@ export async function mountLocal(core: Core, mountpoint: string, config: Config,
         unsubscribe();
         await files.closeAll(log);
         await unmount(fuse, mnt, log);
+        await store.close();
       })();
       return closed;
     },

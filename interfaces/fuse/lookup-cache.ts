@@ -1,13 +1,15 @@
 /**
  * What a path is (or that it is absent), remembered briefly. The kernel asks about the
  * same path several times per syscall (lookup, then getattr) because its own caches are
- * off; this answers the repeats. Coherence comes from the change feed: every commit
- * anywhere (HTTP, FTP, this mount, another process through the metadata host) drops the
- * entries it affects before the writer is answered. The TTL only bounds the damage of a
- * feed that could miss events; the size bound keeps memory flat on huge trees.
+ * off; this answers the repeats. Coherence comes from the backend's changes: in local
+ * mode the change feed reports every commit anywhere (HTTP, FTP, this mount, another
+ * process through the metadata host) before the writer is answered, and the TTL only
+ * bounds the damage of a feed that could miss events. In remote mode only this mount's
+ * own writes are reported and the TTL (--cache-ttl) is how long a change made elsewhere
+ * may go unseen. The size bound keeps memory flat on huge trees.
  */
-import type { ChangeEvent } from '../../src/core/change-feed.ts';
 import type { NodeInfo } from './attrs.ts';
+import type { MountChange } from './backend.ts';
 import type { PathMap } from './paths.ts';
 
 interface Entry {
@@ -76,20 +78,19 @@ export class LookupCache {
     this.map.clear();
   }
 
-  /** Change-feed listener for the account/container this mount shows. */
-  onChanges(paths: PathMap, events: readonly ChangeEvent[]): void {
-    for (const e of events) {
-      if (e.account !== paths.account) continue;
-      if (e.kind === 'account') {
+  /** Change listener for the account/container this mount shows. */
+  onChanges(paths: PathMap, changes: readonly MountChange[]): void {
+    for (const c of changes) {
+      if (c.kind === 'all') {
         this.clear();
-      } else if (e.kind === 'container' && e.container !== undefined) {
-        const p = paths.pathOf(e.container, '');
+      } else if (c.kind === 'container') {
+        const p = paths.pathOf(c.container, '');
         if (p === undefined) continue;
         const dir = p.length > 1 ? p.replace(/\/$/, '') : '/';
-        if (e.op === 'delete') this.invalidateTree(dir);
+        if (c.deleted) this.invalidateTree(dir);
         else this.invalidatePath(dir);
-      } else if (e.kind === 'object' && e.container !== undefined && e.object !== undefined) {
-        const p = paths.pathOf(e.container, e.object.replace(/\/+$/, ''));
+      } else {
+        const p = paths.pathOf(c.container, c.name.replace(/\/+$/, ''));
         if (p !== undefined) this.invalidatePath(p);
       }
     }

@@ -1,5 +1,5 @@
 /**
- * FUSE paths → places in the namespace. A mount shows either a whole account
+ * FUSE paths → places in the store. A mount shows either a whole account
  * (containers are the top-level directories) or one container as its root.
  */
 import { Errno, fsError } from './errno.ts';
@@ -15,11 +15,9 @@ export type Target =
 export type EntryTarget = Extract<Target, { kind: 'entry' }>;
 
 export class PathMap {
-  readonly account: string;
   readonly container: string | undefined;
 
-  constructor(account: string, container?: string) {
-    this.account = account;
+  constructor(container?: string) {
     this.container = container;
   }
 
