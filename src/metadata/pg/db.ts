@@ -15,6 +15,8 @@ export function quoteIdent(name: string): string {
 /** Fully qualified table names; qualified rather than via search_path, which poolers (PgBouncer) do not keep. */
 export interface Tables {
   schema: string;
+  /** `COLLATE "C"` for name columns, or '' where the default already orders by bytes (CockroachDB, which rejects "C" columns). */
+  byteOrder: string;
   migrations: string;
   accounts: string;
   accountStats: string;
@@ -28,10 +30,11 @@ export interface Tables {
   domains: string;
 }
 
-export function tables(schema: string): Tables {
+export function tables(schema: string, flavor: Flavor = 'postgres'): Tables {
   const q = (t: string): string => `${quoteIdent(schema)}.${quoteIdent(t)}`;
   return {
     schema: quoteIdent(schema),
+    byteOrder: flavor === 'cockroach' ? '' : 'COLLATE "C"',
     migrations: q('schema_migrations'),
     accounts: q('accounts'),
     accountStats: q('account_stats'),
@@ -44,6 +47,17 @@ export function tables(schema: string): Tables {
     tokens: q('tokens'),
     domains: q('domains'),
   };
+}
+
+export type Flavor = 'postgres' | 'cockroach' | 'yugabyte';
+
+/** Which PostgreSQL-compatible server this is, from `version()`. */
+export async function detectFlavor(pool: Pool): Promise<Flavor> {
+  const r = await pool.query<{ v: string }>('SELECT version() AS v');
+  const v = r.rows[0]?.v ?? '';
+  if (/cockroach/i.test(v)) return 'cockroach';
+  if (/-YB-/i.test(v)) return 'yugabyte';
+  return 'postgres';
 }
 
 const INT8_OID = 20;

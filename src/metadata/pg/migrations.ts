@@ -8,6 +8,7 @@
  *
  * Names are `COLLATE "C"`: listings are ordered range scans of the primary key, and
  * must order by UTF-8 bytes as Swift's do, whatever the database's default collation.
+ * (CockroachDB always orders strings by bytes and refuses "C" columns: no clause there.)
  * Never edit a released step; append a new one.
  */
 import type { Pool, PoolClient } from 'pg';
@@ -25,7 +26,7 @@ export const migrations: readonly Migration[] = [
     name: 'namespace, blob bookkeeping and identity',
     sql: (t) => `
       CREATE TABLE ${t.accounts} (
-        name          text COLLATE "C" NOT NULL PRIMARY KEY,
+        name          text ${t.byteOrder} NOT NULL PRIMARY KEY,
         created_at    text NOT NULL,
         put_timestamp text NOT NULL,
         meta          jsonb NOT NULL,
@@ -35,7 +36,7 @@ export const migrations: readonly Migration[] = [
       -- to its own: exact and in the same transaction as the change, yet no single row that
       -- every commit of a busy account must lock until its WAL flush. Read = SUM.
       CREATE TABLE ${t.accountStats} (
-        account         text COLLATE "C" NOT NULL,
+        account         text ${t.byteOrder} NOT NULL,
         shard           smallint NOT NULL,
         container_count bigint NOT NULL DEFAULT 0,
         object_count    bigint NOT NULL DEFAULT 0,
@@ -43,8 +44,8 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (account, shard)
       );
       CREATE TABLE ${t.containers} (
-        account       text COLLATE "C" NOT NULL,
-        name          text COLLATE "C" NOT NULL,
+        account       text ${t.byteOrder} NOT NULL,
+        name          text ${t.byteOrder} NOT NULL,
         created_at    text NOT NULL,
         put_timestamp text NOT NULL,
         meta          jsonb NOT NULL,
@@ -55,17 +56,17 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (account, name)
       );
       CREATE TABLE ${t.containerStats} (
-        account      text COLLATE "C" NOT NULL,
-        container    text COLLATE "C" NOT NULL,
+        account      text ${t.byteOrder} NOT NULL,
+        container    text ${t.byteOrder} NOT NULL,
         shard        smallint NOT NULL,
         object_count bigint NOT NULL DEFAULT 0,
         bytes_used   bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (account, container, shard)
       );
       CREATE TABLE ${t.objects} (
-        account      text COLLATE "C" NOT NULL,
-        container    text COLLATE "C" NOT NULL,
-        name         text COLLATE "C" NOT NULL,
+        account      text ${t.byteOrder} NOT NULL,
+        container    text ${t.byteOrder} NOT NULL,
+        name         text ${t.byteOrder} NOT NULL,
         size         bigint NOT NULL,
         etag         text NOT NULL,
         content_type text NOT NULL,
@@ -79,22 +80,22 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX objects_expiry ON ${t.objects} (delete_at, account, container, name) WHERE delete_at IS NOT NULL;
       CREATE TABLE ${t.pending} (
-        blob_id  text COLLATE "C" NOT NULL PRIMARY KEY,
+        blob_id  text ${t.byteOrder} NOT NULL PRIMARY KEY,
         added_at bigint NOT NULL
       );
       CREATE TABLE ${t.garbage} (
-        blob_id text COLLATE "C" NOT NULL PRIMARY KEY
+        blob_id text ${t.byteOrder} NOT NULL PRIMARY KEY
       );
       CREATE TABLE ${t.users} (
-        account    text COLLATE "C" NOT NULL,
-        user_name  text COLLATE "C" NOT NULL,
+        account    text ${t.byteOrder} NOT NULL,
+        user_name  text ${t.byteOrder} NOT NULL,
         key_hash   text NOT NULL,
         groups     jsonb NOT NULL,
         created_at text NOT NULL,
         PRIMARY KEY (account, user_name)
       );
       CREATE TABLE ${t.tokens} (
-        token_hash text COLLATE "C" NOT NULL PRIMARY KEY,
+        token_hash text ${t.byteOrder} NOT NULL PRIMARY KEY,
         account    text NOT NULL,
         user_name  text NOT NULL,
         groups     jsonb NOT NULL,
@@ -103,7 +104,7 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX tokens_by_user ON ${t.tokens} (account, user_name);
       CREATE INDEX tokens_by_expiry ON ${t.tokens} (expires_at);
       CREATE TABLE ${t.domains} (
-        domain     text COLLATE "C" NOT NULL PRIMARY KEY,
+        domain     text ${t.byteOrder} NOT NULL PRIMARY KEY,
         account    text NOT NULL,
         container  text NOT NULL,
         created_at text NOT NULL
@@ -125,24 +126,37 @@ const LOCK_CLASS = 0x5357_4654; // "SWFT"
 export async function migrate(pool: Pool, t: Tables, schemaName: string, options: MigrateOptions = {}): Promise<number[]> {
   const applied: number[] = [];
   const done = await appliedVersions(pool, t);
+  let lock = options.advisoryLock !== false;
   for (const m of migrations) {
     if (done.has(m.version)) continue;
-    const ran = await inTransaction(
-      pool,
-      async (client) => {
-        if (options.advisoryLock !== false)
-          await client.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2)::int4)', [LOCK_CLASS, schemaName]);
-        await ensureBookkeeping(client, t, schemaName);
-        const seen = await client.query(`SELECT 1 FROM ${t.migrations} WHERE version = $1`, [m.version]);
-        if (seen.rowCount) return false;
-        await client.query(m.sql(t));
-        await client.query(`INSERT INTO ${t.migrations} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
-        return true;
-      },
-      // Without the lock, racing migrators collide on the DDL or on the version row.
-      { attempts: 10, retryOn: ['42P07', '42P06', '23505', '42710'] },
-    );
-    if (ran) applied.push(m.version);
+    for (;;) {
+      try {
+        const ran = await inTransaction(
+          pool,
+          async (client) => {
+            if (lock) await client.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2)::int4)', [LOCK_CLASS, schemaName]);
+            await ensureBookkeeping(client, t, schemaName);
+            const seen = await client.query(`SELECT 1 FROM ${t.migrations} WHERE version = $1`, [m.version]);
+            if (seen.rowCount) return false;
+            await client.query(m.sql(t));
+            await client.query(`INSERT INTO ${t.migrations} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+            return true;
+          },
+          // Without the lock, racing migrators collide on the DDL or on the version row.
+          { attempts: 10, retryOn: ['42P07', '42P06', '23505', '42710'] },
+        );
+        if (ran) applied.push(m.version);
+        break;
+      } catch (err) {
+        // No advisory locks here (older CockroachDB): go on without, relying on the retries.
+        const cause = (err as { cause?: unknown }).cause ?? err;
+        if (lock && (sqlState(cause) === '42883' || sqlState(cause) === '0A000')) {
+          lock = false;
+          continue;
+        }
+        throw err;
+      }
+    }
   }
   return applied;
 }

@@ -46,7 +46,7 @@ import type {
   UserRecord,
 } from '../store.ts';
 import { type BatchSizes, keysetCursor } from './cursor.ts';
-import { inTransaction, mapError, pgTypes, statement, type Tables, tables } from './db.ts';
+import { detectFlavor, inTransaction, mapError, pgTypes, statement, type Tables, tables } from './db.ts';
 import { migrate, schemaVersion } from './migrations.ts';
 import { planCommit, touchedNames } from './object-commit.ts';
 import { type Queries, queries } from './queries.ts';
@@ -74,7 +74,7 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Apply pending migrations on open (default true). */
   migrate?: boolean;
-  /** Serialize migrators with an advisory lock (default true; turn off where unsupported). */
+  /** Serialize migrators with an advisory lock (default: yes, except on CockroachDB; falls back to none where missing). */
   advisoryLock?: boolean;
   /** Attempts per transaction on serialization failures and deadlocks (default 8). */
   txAttempts?: number;
@@ -119,10 +119,13 @@ export class PostgresMetadataStore implements MetadataStore {
     });
     // An idle connection dropped by the server must not crash the process; the pool replaces it.
     pool.on('error', () => {});
-    const t = tables(schema);
+    let t: Tables;
     try {
-      if (options.migrate !== false) await migrate(pool, t, schema, { advisoryLock: options.advisoryLock });
-      else await pool.query('SELECT 1');
+      const flavor = await detectFlavor(pool);
+      t = tables(schema, flavor);
+      // CockroachDB's advisory locks were no-op stubs before v26: do not pretend to hold one.
+      const advisoryLock = options.advisoryLock ?? flavor !== 'cockroach';
+      if (options.migrate !== false) await migrate(pool, t, schema, { advisoryLock });
     } catch (err) {
       await pool.end().catch(() => {});
       throw mapError(err, `metadata database ${describe(options)}`);
