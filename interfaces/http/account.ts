@@ -108,7 +108,7 @@ function accountUpdate(ctx: Ctx, owner: boolean) {
     sysSet[SYSMETA.accountAcl] = cleaned === '{}' ? '' : cleaned;
   }
   const rfc = header(ctx.req.headers, 'x-account-rfc-compliant-etags');
-  if (rfc !== undefined) sysSet[SYSMETA.rfcEtags] = rfc === '' ? '' : String(isTrue(rfc));
+  if (rfc !== undefined) sysSet[SYSMETA.rfcEtags] = rfc === '' ? '' : isTrue(rfc) ? 'True' : 'False';
   const update = { meta: toPatch(patch), sysmeta: { set: sysSet } };
   return update;
 }

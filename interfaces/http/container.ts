@@ -137,7 +137,7 @@ function containerChanges(ctx: Ctx, owner: boolean): ContainerChanges {
     }
   }
   const rfc = header(h, 'x-container-rfc-compliant-etags');
-  if (rfc !== undefined) changes.sysmeta['rfc-compliant-etags'] = rfc === '' ? '' : String(isTrueish(rfc));
+  if (rfc !== undefined) changes.sysmeta['rfc-compliant-etags'] = rfc === '' ? '' : isTrueish(rfc) ? 'True' : 'False';
   return changes;
 }
 

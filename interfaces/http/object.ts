@@ -11,6 +11,7 @@ import type { Ctx } from './context.ts';
 import { defaultBody, HTML, HttpError, httpErrors } from './errors.ts';
 import { checkMetadataHeaders, header, metaHeaders, metadataPatch, titleHeader } from './headers.ts';
 import { sendManifest, validateManifestHeader } from './dlo.ts';
+import { applyEtagQuoting } from './etag-quoter.ts';
 import { guessContentType } from './mime.ts';
 import { decodeComponent } from './request-context.ts';
 import { contentRange, parseRange, rangesForLength } from './ranges.ts';
@@ -80,6 +81,7 @@ async function getObject(ctx: Ctx): Promise<void> {
   objectHeaders(rec, h);
   const manifest = rec.headers['x-object-manifest'];
   if (manifest && ctx.query.get('multipart-manifest') !== 'get') return sendManifest(ctx, rec, manifest, h);
+  await applyEtagQuoting(ctx, h);
   const cond = conditionalStatus(ctx.req.headers, rec.etag, lastModifiedSeconds(rec));
   if (cond !== undefined) {
     h.push(['Content-Length', '0']);
@@ -249,11 +251,13 @@ async function putObject(ctx: Ctx): Promise<void> {
   } finally {
     ctx.req.off('close', onClose);
   }
-  sendBody(ctx.res, ctx.transId, 201, [
+  const out: HeaderList = [
     ['Content-Type', HTML],
     ['Etag', rec.etag],
     ['Last-Modified', httpDate(lastModifiedSeconds(rec))],
-  ]);
+  ];
+  await applyEtagQuoting(ctx, out);
+  sendBody(ctx.res, ctx.transId, 201, out);
 }
 
 /** swob's message_length(): only a lone "chunked" transfer coding is understood. */
@@ -365,6 +369,7 @@ async function copyInto(ctx: Ctx, source: PathRef | undefined, dst: PathRef): Pr
   ];
   metaHeaders(record.meta, 'object', out);
   if (record.deleteAt !== undefined) out.push(['X-Delete-At', String(record.deleteAt)]);
+  await applyEtagQuoting(ctx, out, dst.account, dst.container);
   sendBody(ctx.res, ctx.transId, 201, out);
 }
 

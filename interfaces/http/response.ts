@@ -43,7 +43,16 @@ export function headerText(value: string): string {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Per-response additions decided before the handler runs (CORS). */
+type Decorator = (headers: HeaderList, res: ServerResponse) => void;
+const decorators = new WeakMap<ServerResponse, Decorator>();
+
+export function setResponseDecorator(res: ServerResponse, d: Decorator): void {
+  decorators.set(res, d);
+}
+
 function head(res: ServerResponse, status: number, headers: HeaderList, transId: string): void {
+  decorators.get(res)?.(headers, res);
   const flat: string[] = [];
   // Like Swift (eventlet), name the connection only when the client did.
   const conn = res.req?.headers.connection;

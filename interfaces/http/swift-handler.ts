@@ -5,7 +5,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleAccount } from './account.ts';
 import { authenticate } from './access.ts';
+import { handleBulkDelete, handleExtractArchive } from './bulk.ts';
 import { handleContainer } from './container.ts';
+import { handleOptions, prepareCors } from './cors.ts';
 import type { Ctx, HttpDeps } from './context.ts';
 import { HttpError, toHttpError } from './errors.ts';
 import { handleObject } from './object.ts';
@@ -24,7 +26,8 @@ export async function handleSwift(deps: HttpDeps, req: IncomingMessage, res: Ser
     if (!sp || !sp.account) throw new HttpError(412, 'Bad URL');
     if (!VERSIONS.has(sp.version)) throw new HttpError(400, `Invalid path: ${path}`);
     realm = sp.account;
-    const identity = await authenticate(deps.tokens, req, sp.account);
+    // Preflights carry no credentials; tempauth lets them through to the CORS check.
+    const identity = method === 'OPTIONS' ? undefined : await authenticate(deps.tokens, req, sp.account);
     const ctx: Ctx = {
       deps,
       req,
@@ -40,6 +43,12 @@ export async function handleSwift(deps: HttpDeps, req: IncomingMessage, res: Ser
     };
     if (sp.container !== undefined) ctx.container = sp.container;
     if (sp.object !== undefined) ctx.object = sp.object;
+    if (method === 'OPTIONS') return await handleOptions(ctx);
+    await prepareCors(ctx);
+    // Swift's bulk middleware sits in front of the controllers.
+    const extract = ctx.query.get('extract-archive');
+    if (extract !== undefined && method === 'PUT') return await handleExtractArchive(ctx, extract);
+    if (ctx.query.has('bulk-delete') && (method === 'POST' || method === 'DELETE')) return await handleBulkDelete(ctx);
     if (ctx.object !== undefined) await handleObject(ctx);
     else if (ctx.container !== undefined) await handleContainer(ctx);
     else await handleAccount(ctx);

@@ -16,7 +16,7 @@ stop() { kill "$GW" 2>/dev/null; wait "$GW" 2>/dev/null; }
 trap stop EXIT
 
 for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$PORT/healthcheck" >/dev/null 2>&1 && break
+  grep -q "gateway on" "$LOG" 2>/dev/null && break
   kill -0 "$GW" 2>/dev/null || { echo "gateway failed to start; see $LOG" >&2; cat "$LOG" >&2; exit 2; }
   sleep 0.2
 done
