@@ -404,8 +404,12 @@ export class Namespace {
       }
       entries.push({ name: leaf, kind: 'file', object: item });
     }
+    // A file `d/x` next to a directory `d/x/…` cannot both be shown by a filesystem: the
+    // directory wins (its contents stay reachable); the file remains reachable over the API.
+    const dirs = new Set(entries.filter((e) => e.kind === 'directory').map((e) => e.name));
+    const visible = dirs.size > 0 ? entries.filter((e) => e.kind === 'directory' || !dirs.has(e.name)) : entries;
     const last = page[page.length - 1];
-    return page.length >= limit && last ? { entries, nextMarker: last.name } : { entries };
+    return page.length >= limit && last ? { entries: visible, nextMarker: last.name } : { entries: visible };
   }
 
   /** True if `dir` exists as a marker or as the prefix of any object. */

@@ -512,6 +512,9 @@ export class LevelMetadataStore implements MetadataStore {
     let pos = 0;
     let ended = false;
     let closed = false;
+    // Entries decoded per hop: small at first and right after a seek (a delimiter listing
+    // uses one entry per pseudo-directory before seeking again), growing over long runs.
+    let readSize = 8;
     const close = async (): Promise<void> => {
       if (closed) return;
       closed = true;
@@ -521,8 +524,8 @@ export class LevelMetadataStore implements MetadataStore {
       next: async () => {
         if (pos >= buffer.length) {
           if (ended) return undefined;
-          // Small first reads keep `limit=1` listings cheap; later reads amortize the hop.
-          buffer = (await it.nextv(pos === 0 && buffer.length === 0 ? 16 : 256)) as Array<[string, unknown]>;
+          buffer = (await it.nextv(readSize)) as Array<[string, unknown]>;
+          readSize = Math.min(readSize * 4, 1024);
           pos = 0;
           if (buffer.length === 0) {
             ended = true;
@@ -537,6 +540,7 @@ export class LevelMetadataStore implements MetadataStore {
         buffer = [];
         pos = 0;
         ended = false;
+        readSize = 2;
         it.seek(base + name);
       },
       // Listings mostly stop at their limit, long before the range ends: without this,
