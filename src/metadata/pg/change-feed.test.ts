@@ -49,16 +49,20 @@ describe('PostgresChangeFeed', () => {
   it('delivers locally at once and to other gateways, never echoing a gateway its own events', async () => {
     const a = await gateway('a1');
     const b = await gateway('b1');
-    await a.feed.publish([ev('one'), { kind: 'user', op: 'delete', account: 'AUTH_a', user: 'bob' }]);
+    const others: ChangeEvent[] = [
+      { kind: 'user', op: 'delete', account: 'AUTH_a', user: 'bob' },
+      { kind: 'domain', op: 'put', account: 'AUTH_a', domain: 'www.example.com' },
+    ];
+    await a.feed.publish([ev('one'), ...others]);
     // Local delivery is part of publish.
-    expect(a.seen).toEqual([ev('one'), { kind: 'user', op: 'delete', account: 'AUTH_a', user: 'bob' }]);
-    await until(() => b.seen.length === 2, 'b to see the events');
+    expect(a.seen).toEqual([ev('one'), ...others]);
+    await until(() => b.seen.length === 3, 'b to see the events');
     expect(b.seen).toEqual(a.seen);
     await b.feed.publish([ev('two')]);
-    await until(() => a.seen.length === 3, 'a to see b');
+    await until(() => a.seen.length === 4, 'a to see b');
     await new Promise((r) => setTimeout(r, 100));
-    expect(a.seen.map((e) => e.object)).toEqual(['one', undefined, 'two']);
-    expect(b.seen.map((e) => e.object)).toEqual(['one', undefined, 'two']);
+    expect(a.seen.map((e) => e.object)).toEqual(['one', undefined, undefined, 'two']);
+    expect(b.seen.map((e) => e.object)).toEqual(['one', undefined, undefined, 'two']);
   });
 
   it('splits large batches under the NOTIFY payload limit and keeps their order', async () => {
@@ -111,6 +115,7 @@ describe('PostgresChangeFeed', () => {
     try {
       await c.query(`SELECT pg_notify('swiftgate_changes', $1)`, ['not json']);
       await c.query(`SELECT pg_notify('swiftgate_changes', $1)`, [JSON.stringify({ o: 'x', e: [{ kind: 'bogus' }] })]);
+      await c.query(`SELECT pg_notify('swiftgate_changes', $1)`, [JSON.stringify({ o: 'x', e: [{ ...ev('n'), object: 42 }] })]);
       await c.query(`SELECT pg_notify('swiftgate_changes', $1)`, [JSON.stringify({ o: 'x', e: [ev('valid')] })]);
     } finally {
       await c.end();

@@ -291,15 +291,14 @@ function isPayload(v: unknown): v is Payload {
   return typeof p.o === 'string' && Array.isArray(p.e) && p.e.every(isEvent);
 }
 
+/**
+ * Shape only: kind, op and account plus optional string fields. Kinds are not checked
+ * against a list, so events of kinds added later (by a newer gateway) still cross;
+ * subscribers ignore kinds they do not know.
+ */
 function isEvent(v: unknown): v is ChangeEvent {
-  if (typeof v !== 'object' || v === null) return false;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const e = v as Record<string, unknown>;
-  return (
-    (e.kind === 'account' || e.kind === 'container' || e.kind === 'object' || e.kind === 'user') &&
-    (e.op === 'put' || e.op === 'update' || e.op === 'delete') &&
-    typeof e.account === 'string' &&
-    (e.container === undefined || typeof e.container === 'string') &&
-    (e.object === undefined || typeof e.object === 'string') &&
-    (e.user === undefined || typeof e.user === 'string')
-  );
+  if (typeof e.kind !== 'string' || typeof e.op !== 'string' || typeof e.account !== 'string') return false;
+  return Object.values(e).every((x) => typeof x === 'string');
 }
