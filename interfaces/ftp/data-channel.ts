@@ -80,6 +80,9 @@ export class DataChannel {
     if (!p) throw reply.noDataConnection('Use PASV, EPSV or PORT first.');
     this.pending = undefined;
     const raw = p.mode === 'passive' ? await this.accept(p, signal) : await this.connectOut(p.host, p.port, signal);
+    // Writes here are large or final; without NODELAY a TLS handshake's small flights
+    // wait ~40 ms for delayed ACKs, several times per (small) file.
+    raw.setNoDelay(true);
     const idle = (s: Socket): void => {
       s.setTimeout(this.opts.idleTimeoutMs, () => s.destroy(new Error('data connection idle')));
     };
