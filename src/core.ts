@@ -79,8 +79,12 @@ export async function openCore(config: Config, role: CoreRole): Promise<Core> {
     },
   });
   // Another process revoked a user's tokens: drop them from this process's cache too.
+  // Account '*' is the shared feed's "you may have missed events: drop everything".
   feed.subscribe((events) => {
-    for (const e of events) if (e.kind === 'user' && e.user !== undefined) tokens.forgetUser(e.account, e.user);
+    for (const e of events) {
+      if (e.account === '*') tokens.clear();
+      else if (e.kind === 'user' && e.user !== undefined) tokens.forgetUser(e.account, e.user);
+    }
   });
   return {
     config,
