@@ -76,7 +76,8 @@ export interface FileReader {
 export type MountChange =
   | { kind: 'all' }
   | { kind: 'container'; container: string; deleted: boolean }
-  | { kind: 'object'; container: string; name: string };
+  /** `deleted`: the object went away (its implicit parent directories may have too). */
+  | { kind: 'object'; container: string; name: string; deleted: boolean };
 
 export type ChangeListener = (changes: readonly MountChange[]) => void;
 

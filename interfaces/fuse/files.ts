@@ -102,7 +102,7 @@ export class OpenFiles {
     const old = this.byPath.get(path);
     if (old) old.detached = true;
     const file = new OpenFile(path, target, undefined);
-    file.spool = await Spool.create(this.spoolDir, { hashWrites: this.store.mode === 'remote' });
+    file.spool = Spool.create(this.spoolDir, { hashWrites: this.store.mode === 'remote' });
     file.dirty = true; // an empty new file is committed too (touch)
     file.pending = { ...meta };
     file.handles = 1;
@@ -301,7 +301,7 @@ export class OpenFiles {
 
   /** Creates the spool; copies the object's bytes in only when they are kept. */
   private async fillSpool(file: OpenFile, keepBytes: boolean): Promise<Spool> {
-    const spool = await Spool.create(this.spoolDir, { hashWrites: this.store.mode === 'remote' });
+    const spool = Spool.create(this.spoolDir, { hashWrites: this.store.mode === 'remote' });
     try {
       let size = 0;
       if (keepBytes && file.base && file.base.size > 0) {

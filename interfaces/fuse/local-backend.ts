@@ -183,7 +183,7 @@ function mountChanges(account: string, events: readonly ChangeEvent[]): MountCha
     if (e.account !== account) continue;
     if (e.kind === 'account') out.push({ kind: 'all' });
     else if (e.kind === 'container' && e.container !== undefined) out.push({ kind: 'container', container: e.container, deleted: e.op === 'delete' });
-    else if (e.kind === 'object' && e.container !== undefined && e.object !== undefined) out.push({ kind: 'object', container: e.container, name: e.object });
+    else if (e.kind === 'object' && e.container !== undefined && e.object !== undefined) out.push({ kind: 'object', container: e.container, name: e.object, deleted: e.op === 'delete' });
   }
   return out;
 }

@@ -58,11 +58,18 @@ export class LookupCache {
     this.map.set(path, { node, at: Date.now() });
   }
 
-  /** A path and every directory above it (implicit directories come and go with it). */
-  invalidatePath(path: string): void {
+  /**
+   * A path and the directories above it: all of them when something went away (an
+   * implicit directory goes with its last object), else only those remembered as absent
+   * or as not a directory — a write below a directory leaves it a directory, and keeping
+   * it saves a create loop re-asking the store about the same parent every time.
+   */
+  invalidatePath(path: string, removal = true): void {
     this.generation++;
-    for (let p = path; p.length > 1; p = p.slice(0, Math.max(1, p.lastIndexOf('/')))) this.map.delete(p);
-    this.map.delete('/');
+    this.map.delete(path);
+    for (let p = parentPath(path); p !== undefined; p = parentPath(p)) {
+      if (removal || this.map.get(p)?.node?.kind !== 'dir') this.map.delete(p);
+    }
   }
 
   /** A path and everything below it. */
@@ -91,8 +98,15 @@ export class LookupCache {
         else this.invalidatePath(dir);
       } else {
         const p = paths.pathOf(c.container, c.name.replace(/\/+$/, ''));
-        if (p !== undefined) this.invalidatePath(p);
+        if (p !== undefined) this.invalidatePath(p, c.deleted);
       }
     }
   }
+}
+
+/** '/a/b' → '/a' → '/' → undefined. */
+function parentPath(p: string): string | undefined {
+  if (p === '/' || p === '') return undefined;
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
 }

@@ -1,21 +1,28 @@
 /**
- * The write spool: a local temp file per file open for writing, so random writes,
- * truncates and re-reads behave as on a disk; it becomes ONE object on commit.
- * Spool files live under <spool root>/<pid>/; directories of dead processes are
- * removed on the next mount.
+ * The write spool of a file open for writing, so random writes, truncates and re-reads
+ * behave as on a disk; it becomes ONE object on commit. Small files stay in memory
+ * (most creates: no temp file to make, write and unlink per file); past MEMORY_LIMIT
+ * the bytes move to a temp file under <spool root>/<pid>/. Directories of dead
+ * processes are removed on the next mount.
  */
 import { type Hash, createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { PutSource } from './backend.ts';
+
+/** Files up to this size never touch the disk before their commit. */
+export const MEMORY_LIMIT = 256 * 1024;
 
 let counter = 0;
 
 export class Spool {
-  readonly path: string;
-  private readonly fh: FileHandle;
+  private readonly dir: string;
+  /** In memory: the bytes (capacity ≥ size); undefined once moved to a file. */
+  private mem: Buffer | undefined = Buffer.alloc(0);
+  private memSize = 0;
+  private file: { path: string; fh: FileHandle } | undefined;
   /**
    * MD5 of bytes [0, hashedTo) while the file is written front to back (cp, dd, a
    * download), so a remote PUT has its ETag without re-reading the spool.
@@ -23,15 +30,13 @@ export class Spool {
   private hash: Hash | undefined;
   private hashedTo = 0;
 
-  private constructor(path: string, fh: FileHandle, hashWrites: boolean) {
-    this.path = path;
-    this.fh = fh;
+  private constructor(dir: string, hashWrites: boolean) {
+    this.dir = dir;
     this.hash = hashWrites ? createHash('md5') : undefined;
   }
 
-  static async create(dir: string, opts: { hashWrites?: boolean } = {}): Promise<Spool> {
-    const path = join(dir, `${Date.now().toString(36)}-${(counter++).toString(36)}`);
-    return new Spool(path, await open(path, 'w+', 0o600), opts.hashWrites === true);
+  static create(dir: string, opts: { hashWrites?: boolean } = {}): Spool {
+    return new Spool(dir, opts.hashWrites === true);
   }
 
   async write(buf: Buffer, len: number, pos: number): Promise<void> {
@@ -43,53 +48,98 @@ export class Spool {
         this.hash = undefined; // random write: hash the file at commit
       }
     }
+    const mem = this.mem;
+    if (mem && pos + len <= MEMORY_LIMIT) {
+      const end = pos + len;
+      if (end > mem.length) this.mem = grow(mem, this.memSize, end);
+      // Bytes between the old end and pos read as zeros (Buffer.alloc).
+      buf.copy(this.mem as Buffer, pos, 0, len);
+      this.memSize = Math.max(this.memSize, end);
+      return;
+    }
+    const fh = await this.toFile();
     let done = 0;
     while (done < len) {
-      const { bytesWritten } = await this.fh.write(buf, done, len - done, pos + done);
+      const { bytesWritten } = await fh.write(buf, done, len - done, pos + done);
       done += bytesWritten;
     }
   }
 
   async read(buf: Buffer, len: number, pos: number): Promise<number> {
+    if (this.mem) {
+      if (pos >= this.memSize) return 0;
+      return this.mem.copy(buf, 0, pos, Math.min(this.memSize, pos + len));
+    }
+    const fh = await this.toFile();
     let done = 0;
     while (done < len) {
-      const { bytesRead } = await this.fh.read(buf, done, len - done, pos + done);
+      const { bytesRead } = await fh.read(buf, done, len - done, pos + done);
       if (bytesRead === 0) break;
       done += bytesRead;
     }
     return done;
   }
 
-  truncate(size: number): Promise<void> {
+  async truncate(size: number): Promise<void> {
     if (size !== this.hashedTo) this.hash = undefined;
-    return this.fh.truncate(size);
+    const mem = this.mem;
+    if (mem && size <= MEMORY_LIMIT) {
+      if (size > mem.length) this.mem = grow(mem, this.memSize, size);
+      else if (size < this.memSize) mem.fill(0, size, this.memSize); // regrowth must read zeros
+      this.memSize = size;
+      return;
+    }
+    await (await this.toFile()).truncate(size);
   }
 
   /** The first `size` bytes (the file's logical size) as bytes to store. */
   source(size: number): PutSource {
     return {
       size,
-      stream: () => this.stream(),
+      stream: () => this.stream(size),
       md5: () => this.md5(size),
     };
+  }
+
+  async destroy(): Promise<void> {
+    this.mem = undefined;
+    const f = this.file;
+    if (!f) return;
+    await f.fh.close().catch(() => undefined);
+    await rm(f.path, { force: true });
+  }
+
+  private stream(size: number): Readable {
+    if (this.mem) return Readable.from(size > 0 ? [Buffer.from(this.mem.subarray(0, size))] : []);
+    if (!this.file || size === 0) return Readable.from([]);
+    // A separate descriptor: the commit streams while the file handle stays usable.
+    return createReadStream(this.file.path, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 });
   }
 
   private async md5(size: number): Promise<string> {
     if (this.hash && this.hashedTo === size) return this.hash.copy().digest('hex');
     const h = createHash('md5');
-    if (size > 0) for await (const chunk of createReadStream(this.path, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
+    for await (const chunk of this.stream(size)) h.update(chunk as Buffer);
     return h.digest('hex');
   }
 
-  /** The whole spool as a stream, for the commit (a separate descriptor). */
-  stream(): Readable {
-    return createReadStream(this.path, { highWaterMark: 1024 * 1024 });
+  private async toFile(): Promise<FileHandle> {
+    if (this.file) return this.file.fh;
+    const path = join(this.dir, `${Date.now().toString(36)}-${(counter++).toString(36)}`);
+    const fh = await open(path, 'w+', 0o600);
+    this.file = { path, fh };
+    const mem = this.mem;
+    this.mem = undefined;
+    if (mem && this.memSize > 0) await fh.write(mem, 0, this.memSize, 0);
+    return fh;
   }
+}
 
-  async destroy(): Promise<void> {
-    await this.fh.close().catch(() => undefined);
-    await rm(this.path, { force: true });
-  }
+/** A larger zero-filled buffer holding the first `used` bytes of `buf`. */
+function grow(buf: Buffer, used: number, need: number): Buffer {
+  const next = Buffer.alloc(Math.min(MEMORY_LIMIT, Math.max(need, buf.length * 2, 4096)));
+  buf.copy(next, 0, 0, used);
+  return next;
 }
 
 /** Makes this process's spool directory and removes those of processes that are gone. */

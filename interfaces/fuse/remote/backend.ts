@@ -209,14 +209,14 @@ export class RemoteBackend implements MountBackend {
       },
       body: () => src.stream(),
     });
-    this.emit([{ kind: 'object', container, name }]);
+    this.emit([{ kind: 'object', container, name, deleted: false }]);
     const now = Date.now();
     return { name, size: src.size, etag, contentType: opts.contentType, timestampMs: now, metaTimestampMs: now, meta: { ...opts.meta }, headers: kept };
   }
 
   async deleteObject(container: string, name: string): Promise<void> {
     await this.client.request('DELETE', swiftPath(container, name));
-    this.emit([{ kind: 'object', container, name }]);
+    this.emit([{ kind: 'object', container, name, deleted: true }]);
   }
 
   async setObjectMeta(container: string, name: string, set: Metadata): Promise<void> {
@@ -226,7 +226,7 @@ export class RemoteBackend implements MountBackend {
     await this.client.request('POST', swiftPath(container, name), {
       headers: { ...metaHeaders('x-object-meta-', { ...cur.meta, ...set }), 'content-type': cur.contentType, 'content-length': '0' },
     });
-    this.emit([{ kind: 'object', container, name }]);
+    this.emit([{ kind: 'object', container, name, deleted: false }]);
   }
 
   async makeDirectory(container: string, dir: string, meta: Metadata): Promise<void> {
@@ -243,15 +243,15 @@ export class RemoteBackend implements MountBackend {
     if (bare && isMarker(bare)) gone.push(dir);
     if (gone.length === 0) throw fsError(Errno.ENOENT, `${dir} not found`);
     for (const name of gone) await this.deleteQuietly(container, name);
-    this.emit(gone.map((name) => ({ kind: 'object', container, name })));
+    this.emit(gone.map((name) => ({ kind: 'object', container, name, deleted: true })));
   }
 
   async renameObject(container: string, from: string, to: string): Promise<void> {
     await this.copy(container, from, to);
     await this.deleteQuietly(container, from);
     this.emit([
-      { kind: 'object', container, name: from },
-      { kind: 'object', container, name: to },
+      { kind: 'object', container, name: from, deleted: true },
+      { kind: 'object', container, name: to, deleted: false },
     ]);
   }
 
@@ -276,8 +276,8 @@ export class RemoteBackend implements MountBackend {
       await eachLimit(names, RENAME_CONCURRENCY, (n) => this.deleteQuietly(container, n));
     } finally {
       this.emit(names.flatMap((n): MountChange[] => [
-        { kind: 'object', container, name: n },
-        { kind: 'object', container, name: dest(n) },
+        { kind: 'object', container, name: n, deleted: true },
+        { kind: 'object', container, name: dest(n), deleted: false },
       ]));
     }
   }
@@ -314,7 +314,7 @@ export class RemoteBackend implements MountBackend {
     await this.client.request('PUT', swiftPath(container, name), {
       headers: { ...metaHeaders('x-object-meta-', meta), 'content-type': DIRECTORY_CONTENT_TYPE, 'content-length': '0', etag: EMPTY_MD5 },
     });
-    this.emit([{ kind: 'object', container, name }]);
+    this.emit([{ kind: 'object', container, name, deleted: false }]);
   }
 
   private emit(changes: MountChange[]): void {

@@ -64,7 +64,8 @@ export class SwiftClient {
   constructor(opts: ClientOptions) {
     this.auth = opts.auth;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 16, keepAliveMsecs: 10_000 };
+    // noDelay: a PUT writes headers and body separately; Nagle would hold the body back.
+    const agentOpts = { keepAlive: true, noDelay: true, maxSockets: opts.maxSockets ?? 16, keepAliveMsecs: 10_000 };
     this.agents = { http: new http.Agent(agentOpts), https: new https.Agent(agentOpts) };
     if (opts.auth.kind === 'token') {
       this.token = opts.auth.token;
