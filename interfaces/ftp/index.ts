@@ -68,7 +68,11 @@ async function loadTls(certFile: string | undefined, keyFile: string | undefined
   if (!certFile || !keyFile) throw errors.invalidArgument('ftp: TLS needs both tls_cert and tls_key');
   try {
     const [cert, key] = await Promise.all([readFile(certFile), readFile(keyFile)]);
-    return createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+    // TLS 1.2 only: TLS 1.3 clients (gnutls/lftp) send ChangeCipherSpec and Finished as two
+    // small writes, so with their Nagle and our delayed ACK every data connection stalls
+    // ~40 ms (Node has no TCP_QUICKACK). One context for control and data, so data
+    // connections can resume the control connection's session (tickets).
+    return createSecureContext({ cert, key, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' });
   } catch (err) {
     throw errors.invalidArgument(`ftp: cannot load the TLS certificate/key (${(err as Error).message})`);
   }
