@@ -64,11 +64,18 @@ export function clientErrorHandler(error: Error, socket: Socket): void {
     return;
   }
   const inflight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (inflight && !inflight.writableFinished) {
+  // An in-flight request whose own body broke off (client gone, bad chunking) is aborted
+  // with its socket, so its upload is abandoned; garbage after a complete request is not
+  // allowed to cut that request's answer short.
+  if (inflight && !inflight.writableFinished && inflight.req.complete && err.code !== 'HPE_INVALID_EOF_STATE') {
     // The parser choked on what followed a request still being answered: finish that answer, then close.
     inflight.shouldKeepAlive = false;
     inflight.once('finish', () => socket.end());
     inflight.once('close', () => socket.destroy());
+    return;
+  }
+  if (inflight && !inflight.writableFinished) {
+    socket.destroy();
     return;
   }
   switch (err.code) {

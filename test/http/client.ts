@@ -19,7 +19,7 @@ export async function session(url: string, user: string, key: string): Promise<S
         method,
         headers: { 'X-Auth-Token': token, ...(init.headers ?? {}) },
         // Bytes, not a string: fetch would add its own text/plain Content-Type.
-        ...(init.body !== undefined ? { body: typeof init.body === 'string' ? Buffer.from(init.body) : init.body } : {}),
+        ...(init.body !== undefined ? { body: new Uint8Array(typeof init.body === 'string' ? Buffer.from(init.body) : init.body) as Uint8Array<ArrayBuffer> } : {}),
       }),
   };
 }
