@@ -103,8 +103,13 @@ async function getObject(ctx: Ctx): Promise<void> {
     }
     if (ranges.length === 1) {
       const [start, end] = ranges[0] as [number, number];
-      const opened = await ns.openObject(rec, { start, end: end - 1 });
       h.push(['Content-Range', contentRange(start, end, rec.size)], ['Content-Length', String(end - start)]);
+      const small = await ns.readSmallObject(rec);
+      if (small && small.record.blobId === rec.blobId) {
+        sendBody(ctx.res, ctx.transId, 206, h, small.bytes.subarray(start, end));
+        return;
+      }
+      const opened = await ns.openObject(rec, { start, end: end - 1 });
       await sendStream(ctx.res, ctx.transId, 206, h, opened.stream);
       return;
     }
@@ -128,6 +133,18 @@ async function getObject(ctx: Ctx): Promise<void> {
     h[idx] = ['Content-Type', `multipart/byteranges;boundary=${boundary}`];
     h.push(['Content-Length', String(length)]);
     await sendParts(ctx.res, ctx.transId, 206, h, parts);
+    return;
+  }
+  // Hot small objects come from the core's read cache: no file open, no stream.
+  const small = await ns.readSmallObject(rec);
+  if (small) {
+    if (small.record !== rec) {
+      h.length = 0;
+      objectHeaders(small.record, h);
+      await applyEtagQuoting(ctx, h);
+    }
+    h.push(['Content-Length', String(small.bytes.length)]);
+    sendBody(ctx.res, ctx.transId, 200, h, small.bytes);
     return;
   }
   const opened = await ns.openObject(rec);
