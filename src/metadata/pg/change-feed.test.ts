@@ -124,6 +124,77 @@ describe('PostgresChangeFeed', () => {
     expect(b.seen).toEqual([ev('valid')]);
   });
 
+  it('publish resolves only after every other live gateway has applied the events', async () => {
+    const channel = 'sg_test_acks';
+    const a = await gateway('a6', { channel });
+    const slow = async (name: string) => {
+      const g = await gateway(name, { channel });
+      const applied: ChangeEvent[] = [];
+      g.feed.subscribe(async (events) => {
+        await new Promise((r) => setTimeout(r, 150));
+        applied.push(...events);
+      });
+      return applied;
+    };
+    const b = await slow('b6');
+    const c = await slow('c6');
+    for (let i = 0; i < 5; i++) {
+      await a.feed.publish([ev(`acked-${i}`)]);
+      // No waiting here: the very next statement after publish sees them applied.
+      expect(b.at(-1)?.object).toBe(`acked-${i}`);
+      expect(c.at(-1)?.object).toBe(`acked-${i}`);
+    }
+    expect(a.errors).toEqual([]);
+  });
+
+  it('waits a bounded time for a live gateway that does not acknowledge, and not at all for a dead or departed one', async () => {
+    const channel = 'sg_test_silent';
+    const a = await gateway('a7', { channel, ackTimeoutMs: 300 });
+    const admin = new pg.Client(server.connectionString);
+    await admin.connect();
+    try {
+      // A row whose backend is gone (a crashed gateway): not waited for.
+      await admin.query(`INSERT INTO gateways (id, channel, pid) VALUES ('dead', $1, 999999)`, [channel]);
+      let t = Date.now();
+      await a.feed.publish([ev('d')]);
+      expect(Date.now() - t).toBeLessThan(250);
+      // A row on a live backend that never answers (a stalled gateway): waited for 300 ms, then reported.
+      await admin.query(`INSERT INTO gateways (id, channel, pid) VALUES ('silent', $1, pg_backend_pid())`, [channel]);
+      t = Date.now();
+      await a.feed.publish([ev('s')]);
+      expect(Date.now() - t).toBeGreaterThanOrEqual(290);
+      expect(a.errors.some((e) => /did not acknowledge/.test(e.message) && e.message.includes('silent'))).toBe(true);
+      await admin.query(`DELETE FROM gateways WHERE id IN ('dead', 'silent')`);
+      // A gateway that closes leaves the table at once.
+      const b = await gateway('b7', { channel });
+      expect((await admin.query('SELECT 1 FROM gateways WHERE id = $1', [b.feed.originId])).rowCount).toBe(1);
+      await b.feed.close();
+      expect((await admin.query('SELECT 1 FROM gateways WHERE id = $1', [b.feed.originId])).rowCount).toBe(0);
+      t = Date.now();
+      await a.feed.publish([ev('after-close')]);
+      expect(Date.now() - t).toBeLessThan(250);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('flushes at once when its listening connection fails, and keeps flushing until it is back', async () => {
+    const b = await gateway('b8', { reconnectDelayMs: 400, flushWhileDownMs: 50 });
+    const admin = new pg.Client(server.connectionString);
+    await admin.connect();
+    try {
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'feed-b8'`);
+    } finally {
+      await admin.end();
+    }
+    await until(() => b.seen.filter(isFlushAll).length >= 3, 'repeated flushes while down', 2000);
+    const before = b.feed.connectCount;
+    await until(() => b.feed.connectCount > before, 'b to reconnect');
+    const n = b.seen.filter(isFlushAll).length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.seen.filter(isFlushAll).length).toBe(n); // no more once connected
+  });
+
   it('fails to open with BACKEND_UNAVAILABLE when the database is unreachable', async () => {
     await expect(
       PostgresChangeFeed.open({ connectionString: 'postgres://u@127.0.0.1:1/db', client: { connectionTimeoutMillis: 2000 } }),
