@@ -64,18 +64,25 @@ export function clientErrorHandler(error: Error, socket: Socket): void {
     return;
   }
   const inflight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  // An in-flight request whose own body broke off (client gone, bad chunking) is aborted
-  // with its socket, so its upload is abandoned; garbage after a complete request is not
-  // allowed to cut that request's answer short.
-  if (inflight && !inflight.writableFinished && inflight.req.complete && err.code !== 'HPE_INVALID_EOF_STATE') {
-    // The parser choked on what followed a request still being answered: finish that answer, then close.
-    inflight.shouldKeepAlive = false;
-    inflight.once('finish', () => socket.end());
-    inflight.once('close', () => socket.destroy());
-    return;
-  }
   if (inflight && !inflight.writableFinished) {
-    socket.destroy();
+    // The client went away mid-request: drop the socket, which aborts any upload.
+    if (err.code === 'HPE_INVALID_EOF_STATE' || socket.readableEnded) {
+      socket.destroy();
+      return;
+    }
+    // Malformed bytes during or after a request (bad chunking, a body without length):
+    // let the answer already being prepared go out (Swift's 411/501), then close. If it
+    // does not come soon, the handler is waiting for body bytes that never will: drop it.
+    inflight.shouldKeepAlive = false;
+    const timer = setTimeout(() => socket.destroy(), 1000);
+    inflight.once('finish', () => {
+      clearTimeout(timer);
+      socket.end();
+    });
+    inflight.once('close', () => {
+      clearTimeout(timer);
+      socket.destroy();
+    });
     return;
   }
   switch (err.code) {

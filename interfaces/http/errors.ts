@@ -66,7 +66,8 @@ export const httpErrors = {
   methodNotAllowed: (allow: string) => new HttpError(405, undefined, undefined, [['Allow', allow]]),
   notAcceptable: () => new HttpError(406),
   conflict: (body?: string) => new HttpError(409, body),
-  lengthRequired: () => new HttpError(411, 'Missing Content-Length header.'),
+  // Whatever body follows has no framing: close rather than parse it as the next request.
+  lengthRequired: () => new HttpError(411, 'Missing Content-Length header.', undefined, [['Connection', 'close']]),
   preconditionFailed: (body?: string) => new HttpError(412, body),
   tooLarge: (body = 'Your request is too large.') => new HttpError(413, body),
   unprocessable: () => new HttpError(422),

@@ -56,7 +56,8 @@ function head(res: ServerResponse, status: number, headers: HeaderList, transId:
   const flat: string[] = [];
   // Like Swift (eventlet), name the connection only when the client did.
   const conn = res.req?.headers.connection;
-  if (conn === undefined) res.removeHeader('Connection');
+  if (headers.some(([k, v]) => k === 'Connection' && v === 'close')) res.shouldKeepAlive = false;
+  else if (conn === undefined) res.removeHeader('Connection');
   else if (/keep-alive/i.test(conn)) flat.push('Connection', 'keep-alive');
   else if (/close/i.test(conn)) flat.push('Connection', 'close');
   else res.removeHeader('Connection');
