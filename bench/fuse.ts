@@ -1,11 +1,13 @@
 /**
- * FUSE benchmark: swiftgate's local-mode mount beside `rclone mount` over a local
+ * FUSE benchmark: swiftgate's local-mode mount, its remote-mode mount (over a gateway's
+ * HTTP API on this host, the mount in a child process), `rclone mount` over a local
  * directory and a plain local directory, in the same run, with the same commands as
  * shared/reference/peers/bench.sh (fuse section):
  *   sequential write and read of a BIG_MB file (dd bs=1M), creating NSMALL 4 KiB files
  *   (bash printf > f), `ls -l` and `find` over them.
  * Every command is bounded (TMO seconds). Env: BIG_MB=200 NSMALL=1000 TMO=300
- * RCLONE=1 (0 skips rclone) ATTR_TIMEOUT=0 (kernel cache seconds for swiftgate). Run: npm run bench:fuse (as root: drops the page cache
+ * RCLONE=1 (0 skips rclone) REMOTE=1 (0 skips remote mode) ONLY=name,… (run only these
+ * of local,rclone,swiftgate,sg-remote) ATTR_TIMEOUT=0 (kernel cache seconds for swiftgate). Run: npm run bench:fuse (as root: drops the page cache
  * before the cold read when it can).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -15,11 +17,15 @@ import { join } from 'node:path';
 import { mountLocal } from '../interfaces/fuse/index.ts';
 import { defaultConfig } from '../src/config.ts';
 import { openCore } from '../src/core.ts';
+import { startGateway } from '../src/server.ts';
 
 const BIG_MB = Number(process.env.BIG_MB ?? 200);
 const NSMALL = Number(process.env.NSMALL ?? 1000);
 const TMO = Number(process.env.TMO ?? 300);
-const WITH_RCLONE = process.env.RCLONE !== '0';
+const ONLY = process.env.ONLY ? new Set(process.env.ONLY.split(',')) : undefined;
+const wanted = (name: string) => ONLY === undefined || ONLY.has(name);
+const WITH_RCLONE = process.env.RCLONE !== '0' && wanted('rclone');
+const WITH_REMOTE = process.env.REMOTE !== '0' && wanted('sg-remote');
 /** Kernel attr/entry cache seconds for the swiftgate mount (default 0: changes show at once). */
 const ATTR_TIMEOUT = Number(process.env.ATTR_TIMEOUT ?? 0);
 
@@ -112,6 +118,34 @@ async function withSwiftgate(base: string): Promise<Map<string, number | undefin
   }
 }
 
+/** Remote mode: a gateway with HTTP here, `swiftgate mount --remote` as a child process. */
+async function withRemote(base: string): Promise<Map<string, number | undefined> | undefined> {
+  const config = defaultConfig();
+  config.dataDir = join(base, 'sg-remote-data');
+  config.http.host = '127.0.0.1';
+  config.http.port = 0;
+  config.http.workers = 1;
+  const gw = await startGateway(config, { quiet: true });
+  const mnt = join(base, 'sg-remote-mnt');
+  let child: ChildProcess | undefined;
+  try {
+    await gw.core.users.addUser({ account: 'bench', user: 'bench', key: 'bench', admin: true });
+    await gw.core.namespace.createAccount('AUTH_bench').catch(() => undefined);
+    await gw.core.namespace.createContainer('AUTH_bench', 'bench');
+    await mkdir(mnt, { recursive: true });
+    const args = ['bin/swiftgate.js', 'mount', mnt, '--remote', gw.httpUrl ?? '', '--user', 'bench:bench', '--key', 'bench', '--container', 'bench'];
+    if (ATTR_TIMEOUT) args.push('--attr-timeout', String(ATTR_TIMEOUT), '--entry-timeout', String(ATTR_TIMEOUT));
+    child = spawn(process.execPath, args, { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
+    if (!(await waitMounted(mnt))) return undefined;
+    return await run(mnt);
+  } finally {
+    child?.kill('SIGTERM');
+    if (child && child.exitCode === null) await new Promise((ok) => child?.once('exit', ok));
+    await sh(`fusermount -uz ${q(mnt)} 2>/dev/null`);
+    await gw.close();
+  }
+}
+
 function table(rows: Row[], targets: string[]): string {
   const fmt = (v: number | undefined) => (v === undefined ? 'FAIL' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
   const ratio = (a: number | undefined, b: number | undefined, hi: boolean) =>
@@ -137,18 +171,28 @@ async function main(): Promise<void> {
   const results = new Map<string, Map<string, number | undefined>>();
   try {
     process.stderr.write(`bench:fuse BIG_MB=${BIG_MB} NSMALL=${NSMALL} ATTR_TIMEOUT=${ATTR_TIMEOUT} in ${base}\n`);
-    const local = join(base, 'local');
-    await mkdir(local);
-    process.stderr.write('… plain local dir\n');
-    results.set('local', await run(local));
+    if (wanted('local')) {
+      const local = join(base, 'local');
+      await mkdir(local);
+      process.stderr.write('… plain local dir\n');
+      results.set('local', await run(local));
+    }
     if (WITH_RCLONE) {
       process.stderr.write('… rclone mount --vfs-cache-mode off\n');
       const r = await withRclone(base);
       if (r) results.set('rclone', r);
       else process.stderr.write('rclone mount unavailable: skipped\n');
     }
-    process.stderr.write('… swiftgate local mount\n');
-    results.set('swiftgate', await withSwiftgate(base));
+    if (wanted('swiftgate')) {
+      process.stderr.write('… swiftgate local mount\n');
+      results.set('swiftgate', await withSwiftgate(base));
+    }
+    if (WITH_REMOTE) {
+      process.stderr.write('… swiftgate remote mount (HTTP on this host)\n');
+      const r = await withRemote(base);
+      if (r) results.set('sg-remote', r);
+      else process.stderr.write('remote mount did not start: skipped\n');
+    }
   } finally {
     await rm(base, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -168,7 +212,7 @@ async function main(): Promise<void> {
     higherIsBetter: hi,
     values: new Map(targets.map((t) => [t, results.get(t)?.get(key)])),
   }));
-  process.stdout.write(`${table(rows, targets)}\n(ratios: >1x means swiftgate is better)\n`);
+  process.stdout.write(`${table(rows, targets)}\n(ratios: swiftgate = local mode; >1x means swiftgate is better)\n`);
 }
 
 main().then(

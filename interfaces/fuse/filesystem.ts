@@ -22,7 +22,16 @@ export interface FilesystemDeps {
   files: OpenFiles;
   cache: LookupCache;
   owner: Owner;
+  /**
+   * After a readdir, fetch the attributes of up to PREFETCH_MAX entries this many at a
+   * time (0: never). Remote mode: `ls -l`/`find` then wait for one round trip per
+   * PREFETCH_PARALLEL entries instead of one per entry.
+   */
+  prefetchParallel?: number;
 }
+
+/** Entries of one readdir whose attributes are prefetched (they live one cache TTL). */
+const PREFETCH_MAX = 2000;
 
 export class Filesystem {
   private readonly store: MountBackend;
@@ -31,6 +40,9 @@ export class Filesystem {
   private readonly cache: LookupCache;
   readonly owner: Owner;
   private readonly startedMs = Date.now();
+  private readonly prefetchParallel: number;
+  /** Lookups under way: a second ask for the same path waits for the first. */
+  private readonly inflight = new Map<string, Promise<NodeInfo | undefined>>();
 
   constructor(deps: FilesystemDeps) {
     this.store = deps.store;
@@ -38,6 +50,7 @@ export class Filesystem {
     this.files = deps.files;
     this.cache = deps.cache;
     this.owner = deps.owner;
+    this.prefetchParallel = deps.prefetchParallel ?? 0;
   }
 
   // ------------------------------------------------------------------ lookups
@@ -47,10 +60,19 @@ export class Filesystem {
     if (open) return open;
     const cached = this.cache.get(path);
     if (cached !== undefined) return cached ?? undefined;
+    const running = this.inflight.get(path);
+    if (running) return running;
     const gen = this.cache.gen;
-    const node = await this.lookupUncached(path);
-    this.cache.set(path, node ?? null, gen);
-    return node;
+    const p = this.lookupUncached(path).then((node) => {
+      this.cache.set(path, node ?? null, gen);
+      return node;
+    });
+    this.inflight.set(path, p);
+    try {
+      return await p;
+    } finally {
+      this.inflight.delete(path);
+    }
   }
 
   async require(path: string): Promise<NodeInfo> {
@@ -105,7 +127,21 @@ export class Filesystem {
       const have = new Set(names);
       for (const name of uncommitted) if (!have.has(name)) names.push(name);
     }
+    if (this.prefetchParallel > 0) this.prefetch(path, names.slice(2, 2 + PREFETCH_MAX));
     return names;
+  }
+
+  /** Warms the lookup cache for the entries just listed (in the background, errors ignored). */
+  private prefetch(dir: string, names: string[]): void {
+    const base = dir === '/' ? '' : dir;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < names.length) {
+        const path = `${base}/${names[next++]}`;
+        if (this.cache.get(path) === undefined) await this.lookup(path).catch(() => undefined);
+      }
+    };
+    for (let i = 0; i < Math.min(this.prefetchParallel, names.length); i++) void worker();
   }
 
   // ------------------------------------------------------------- directories

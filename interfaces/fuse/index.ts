@@ -87,7 +87,8 @@ async function mountBackend(store: MountBackend, mountpoint: string, spoolBase: 
   const cache = new LookupCache({ ttlMs: opts.lookupCacheTtlMs ?? 1000, maxEntries: 20_000 });
   const files = new OpenFiles(store, paths, spoolDir);
   const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  const fs = new Filesystem({ store, paths, files, cache, owner });
+  // Local lookups are in-process and cheap; remote ones are a round trip each.
+  const fs = new Filesystem({ store, paths, files, cache, owner, prefetchParallel: store.mode === 'remote' ? 16 : 0 });
   const ops = buildOperations(fs, files, owner, { utimensFixed, log, trace: process.env.SWIFTGATE_FUSE_TRACE === '1' });
   const unsubscribe = store.subscribe((changes) => cache.onChanges(paths, changes));
 

@@ -78,12 +78,14 @@ export class LocalBackend implements MountBackend {
   async stat(container: string, key: string): Promise<NodeInfo | undefined> {
     const obj = await this.getObject(container, key);
     if (obj) return nodeOfObject(obj);
-    const marker = await this.getObject(container, `${key}/`);
-    if (marker) return nodeOfObject(marker, 'dir');
-    // An implicit directory: its time is that of the first object below it.
-    const below = await this.ns.listObjects(this.account, container, { prefix: `${key}/`, limit: 1 });
-    const first = below[0];
+    // One listing answers both: `key/` sorts first below the prefix when it exists.
+    const [first] = await this.ns.listObjects(this.account, container, { prefix: `${key}/`, limit: 1 });
     if (!first) return undefined;
+    if (first.name === `${key}/`) {
+      const marker = await this.getObject(container, first.name);
+      if (marker) return nodeOfObject(marker, 'dir');
+    }
+    // An implicit directory: its time is that of the first object below it.
     return implicitDir(first.kind === 'object' ? timestampMs(first.lastModified) : Date.now());
   }
 
