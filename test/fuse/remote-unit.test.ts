@@ -56,7 +56,7 @@ describe('remote read-ahead window', () => {
     r.close();
   });
 
-  it('a sequential read is served window by window with the next one fetched ahead', async () => {
+  it('a sequential read is served by growing windows, the next one fetched ahead', async () => {
     const size = 5 * MiB + 123;
     const src = fakeSource(size);
     const r = new RangeReader(src, 'c', object(size), MiB);
@@ -69,9 +69,12 @@ describe('remote read-ahead window', () => {
       pos += n;
     }
     expect(pos).toBe(size);
-    // Every byte fetched once: six windows, no overlap, nothing past the end.
-    expect(src.gets.length).toBe(6);
-    expect(src.gets.reduce((s, [a, b]) => s + b - a + 1, 0)).toBe(size);
+    // Every byte fetched once, nothing past the end, in growing windows: 1 + 2 + 4 MiB.
+    expect(src.gets).toEqual([
+      [0, MiB - 1],
+      [MiB, 3 * MiB - 1],
+      [3 * MiB, size - 1],
+    ]);
     r.close();
   });
 
@@ -81,6 +84,19 @@ describe('remote read-ahead window', () => {
     const buf = Buffer.alloc(100);
     expect(await r.read(buf, 100, 1000)).toBe(100);
     expectBytes(buf, 1000);
+    r.close();
+  });
+
+  it('a random reader stays at one window per miss', async () => {
+    const src = fakeSource(64 * MiB);
+    const r = new RangeReader(src, 'c', object(64 * MiB), MiB);
+    const buf = Buffer.alloc(4096);
+    for (const pos of [40 * MiB, 3 * MiB, 60 * MiB, 10 * MiB]) {
+      expect(await r.read(buf, 4096, pos)).toBe(4096);
+      expectBytes(buf, pos);
+    }
+    expect(src.gets.every(([a, b]) => b - a + 1 === MiB)).toBe(true);
+    expect(src.gets.length).toBe(4);
     r.close();
   });
 });
