@@ -228,6 +228,25 @@ export function applyEnv(c: Config, env: NodeJS.ProcessEnv): void {
     c.metadata.backend = 'postgres';
     c.metadata.postgresUrl = env.SWIFTGATE_POSTGRES_URL;
   }
+  // S3 blobs from the environment (containers, CI); [blobs.s3] in the file fills the rest.
+  if (env.SWIFTGATE_S3_BUCKET) {
+    const flag = env.SWIFTGATE_S3_CREATE_BUCKET;
+    c.blobs.backend = 's3';
+    c.blobs.s3 = {
+      prefix: '',
+      region: 'us-east-1',
+      forcePathStyle: true,
+      createBucket: false,
+      ...c.blobs.s3,
+      bucket: env.SWIFTGATE_S3_BUCKET,
+      ...(env.SWIFTGATE_S3_PREFIX !== undefined ? { prefix: env.SWIFTGATE_S3_PREFIX } : {}),
+      ...(env.SWIFTGATE_S3_REGION ? { region: env.SWIFTGATE_S3_REGION } : {}),
+      ...(env.SWIFTGATE_S3_ENDPOINT ? { endpoint: env.SWIFTGATE_S3_ENDPOINT } : {}),
+      ...(env.SWIFTGATE_S3_ACCESS_KEY_ID ? { accessKeyId: env.SWIFTGATE_S3_ACCESS_KEY_ID } : {}),
+      ...(env.SWIFTGATE_S3_SECRET_ACCESS_KEY ? { secretAccessKey: env.SWIFTGATE_S3_SECRET_ACCESS_KEY } : {}),
+      ...(flag ? { createBucket: flag === '1' || flag === 'true' } : {}),
+    };
+  }
   if (env.SWIFTGATE_STORAGE_DOMAIN) c.domains.storageDomain = env.SWIFTGATE_STORAGE_DOMAIN.toLowerCase();
 }
 

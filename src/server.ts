@@ -72,11 +72,20 @@ async function startOwnerViews(core: Core, config: Config): Promise<RunningView[
   return views;
 }
 
+/**
+ * Uploads pending before this are abandoned. A shared database also lists other running
+ * gateways' uploads as pending: leave those alone unless older than an hour (S3's
+ * multipart uploads get the same age, see S3BlobStoreOptions.abandonedUploadAgeMs).
+ */
+function pendingCutoff(config: Config): number {
+  return Date.now() - (config.metadata.backend === 'postgres' ? 3_600_000 : 0);
+}
+
 /** Single process: store, upkeep and every view here. Also what tests use. */
 export async function startGateway(config: Config, opts: { quiet?: boolean } = {}): Promise<Gateway> {
   mkdirSync(config.dataDir, { recursive: true });
   const core = await openCore(config, 'owner');
-  const recovered = await core.namespace.recover();
+  const recovered = await core.namespace.recover(pendingCutoff(config));
   if (!opts.quiet && recovered.pending + recovered.temp + recovered.garbage > 0)
     log(`recovered after an unclean stop: ${recovered.temp} temp files, ${recovered.pending} uncommitted and ${recovered.garbage} unreferenced blobs removed`);
   await ensureFirstUser(core, opts.quiet ? () => undefined : (m) => process.stdout.write(`${m}\n`));
@@ -126,7 +135,7 @@ async function runPrimary(config: Config, workers: number): Promise<void> {
   const core = await openCore(config, 'owner');
   const host = config.metadata.backend === 'level' ? new MetadataHost(core.store, core.feed) : undefined;
   await host?.listen(paths.socket(config));
-  const recovered = await core.namespace.recover();
+  const recovered = await core.namespace.recover(pendingCutoff(config));
   if (recovered.pending + recovered.temp + recovered.garbage > 0)
     log(`recovered after an unclean stop: ${recovered.temp} temp files, ${recovered.pending} uncommitted and ${recovered.garbage} unreferenced blobs removed`);
   await ensureFirstUser(core, (m) => process.stdout.write(`${m}\n`));
