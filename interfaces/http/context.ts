@@ -4,6 +4,7 @@ import type { Identity } from '../../auth/identity.ts';
 import type { TokenService } from '../../auth/tokens.ts';
 import type { UserDirectory } from '../../auth/users.ts';
 import type { Namespace } from '../../src/core/namespace.ts';
+import type { DomainDirectory } from '../../src/domains.ts';
 
 export interface HttpConfig {
   /** Base of storage URLs handed out at login ("https://swift.example.com"); else from the request's scheme and Host. */
@@ -17,6 +18,10 @@ export interface HttpDeps {
   users: UserDirectory;
   tokens: TokenService;
   config: HttpConfig;
+  /** Custom domains (public view); optional until every caller passes it. */
+  domains?: DomainDirectory;
+  /** domain_remap's storage_domain ("storage.example.net"), lower-case. */
+  storageDomain?: string;
 }
 
 export interface Ctx {
