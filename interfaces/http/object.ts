@@ -50,7 +50,7 @@ function httpDate(seconds: number): string {
   return new Date(seconds * 1000).toUTCString();
 }
 
-function objectHeaders(rec: ObjectRecord, h: HeaderList): void {
+export function objectHeaders(rec: ObjectRecord, h: HeaderList): void {
   h.push(
     ['Content-Type', headerValue(rec.contentType)],
     ['Etag', rec.etag],
