@@ -10,6 +10,7 @@ import type { HttpDeps } from './context.ts';
 import { HTML, defaultBody } from './errors.ts';
 import { infoDocument } from './info.ts';
 import { newTransId, sendBody } from './response.ts';
+import { installPublicViews } from './public/front-door.ts';
 import { handleSwift } from './swift-handler.ts';
 
 export type { HttpConfig, HttpDeps } from './context.ts';
@@ -45,6 +46,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   // Node would answer "100 Continue" by itself; the PUT handler sends it only once the
   // request passed its checks, so refused uploads are never sent.
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
+  // Custom domains, storage-domain names and staticweb are answered before fastify routes.
+  installPublicViews(app, deps);
 
   const originalUrl = (raw: { url?: string; originalUrl?: string }): string => raw.originalUrl ?? raw.url ?? '/';
 
