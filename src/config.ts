@@ -43,7 +43,8 @@ export interface Config {
   };
   fuse: { mountpoint?: string };
   metadata: { backend: 'level' | 'postgres'; postgresUrl?: string };
-  blobs: { backend: 'local' | 's3'; s3?: S3Config };
+  /** inlineMaxBytes: objects up to this size live in the metadata store, committed with their record. */
+  blobs: { backend: 'local' | 's3'; s3?: S3Config; inlineMaxBytes: number };
   cache: { enabled: boolean; maxObjectBytes: number; maxTotalBytes: number };
   domains: { storageDomain?: string };
   /** External caches told about every change (see src/purge). */
@@ -66,7 +67,7 @@ export function defaultConfig(): Config {
     },
     fuse: {},
     metadata: { backend: 'level' },
-    blobs: { backend: 'local' },
+    blobs: { backend: 'local', inlineMaxBytes: 64 * 1024 },
     cache: { enabled: true, maxObjectBytes: 1024 * 1024, maxTotalBytes: 256 * 1024 * 1024 },
     domains: {},
     purge: { targets: [] },
@@ -165,6 +166,11 @@ export function applyToml(c: Config, doc: Table, baseDir: string): void {
   if (bb !== undefined) {
     if (bb !== 'local' && bb !== 's3') throw errors.invalidArgument('config: blobs.backend is "local" or "s3"');
     c.blobs.backend = bb;
+  }
+  const inlineMax = num(blobs, 'inline_max_bytes', 'blobs');
+  if (inlineMax !== undefined) {
+    if (inlineMax > 1024 * 1024) throw errors.invalidArgument('config: blobs.inline_max_bytes is at most 1048576');
+    c.blobs.inlineMaxBytes = Math.floor(inlineMax);
   }
   const s3 = table(blobs.s3, 'blobs.s3');
   if (Object.keys(s3).length > 0) {

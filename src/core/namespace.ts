@@ -4,8 +4,9 @@
  * crash-safe way — blob durable → metadata committed → change published → old blob
  * deleted — and it knows nothing of protocols.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { BlobStore, ByteRange } from '../../storage-backends/blob-store.ts';
+import type { BlobStore, BlobWriteResult, ByteRange } from '../../storage-backends/blob-store.ts';
 import type { MetadataStore, ObjectChange } from '../metadata/store.ts';
 import { ABSENT, type ReadCache } from '../cache/read-cache.ts';
 import type { ChangeEvent, ChangeFeed } from './change-feed.ts';
@@ -35,6 +36,11 @@ export interface NamespaceDeps {
   constraints: Constraints;
   /** Hot read cache of this process (records, listings, small objects' bytes). */
   cache?: ReadCache;
+  /**
+   * Objects up to this size are stored inline in the metadata store, in the same atomic
+   * commit as their record (0: never). Needs a store that keeps inline bytes.
+   */
+  inlineMaxBytes?: number;
   /** Seconds since the epoch; injectable for expiry tests. */
   now?: () => number;
 }
@@ -77,11 +83,13 @@ export class Namespace {
   readonly feed: ChangeFeed;
   readonly constraints: Constraints;
   readonly cache: ReadCache | undefined;
+  private readonly inlineMaxBytes: number;
   private readonly now: () => number;
 
   constructor(deps: NamespaceDeps) {
     this.store = deps.store;
     this.cache = deps.cache;
+    this.inlineMaxBytes = deps.inlineMaxBytes ?? 0;
     this.blobs = deps.blobs;
     this.feed = deps.feed;
     this.constraints = deps.constraints;
@@ -211,6 +219,7 @@ export class Namespace {
     let current = record;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
+        if (current.inline) return { record: current, stream: inlineStream(await this.inlineBytes(current), range) };
         return { record: current, stream: await this.blobs.read(current.blobId, range) };
       } catch (err) {
         if (!isSwiftgateError(err, ErrorCodes.NOT_FOUND)) throw err;
@@ -233,6 +242,16 @@ export class Namespace {
     if (!cache || record.size > cache.maxObjectBytes) return undefined;
     const hit = cache.getBytes(record.blobId);
     if (hit) return { record, bytes: hit };
+    if (record.inline) {
+      try {
+        const bytes = await this.inlineBytes(record);
+        cache.putBytes(record.blobId, bytes);
+        return { record, bytes };
+      } catch (err) {
+        if (!isSwiftgateError(err, ErrorCodes.NOT_FOUND)) throw err;
+        // Overwritten since the record was read: fall through to openObject, which follows it.
+      }
+    }
     const { record: current, stream } = await this.openObject(record);
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -275,12 +294,13 @@ export class Namespace {
       timestamp,
       metaTimestamp: timestamp,
       blobId: blob.blobId,
+      ...(blob.inline ? { inline: true } : {}),
       meta: dropEmpty(opts.meta),
       headers: opts.headers ?? {},
       ...(opts.deleteAt !== undefined ? { deleteAt: opts.deleteAt } : {}),
     };
     try {
-      await this.commit(account, container, [{ op: 'put', record }]);
+      await this.commit(account, container, [{ op: 'put', record, ...(blob.inline ? { inline: blob.inline } : {}) }]);
     } catch (err) {
       await this.discardBlob(blob.blobId);
       throw err;
@@ -310,13 +330,14 @@ export class Namespace {
       timestamp,
       metaTimestamp: timestamp,
       blobId: blob.blobId,
+      ...(blob.inline ? { inline: true } : {}),
       meta,
       headers: opts.fresh ? { ...(opts.headers ?? {}) } : { ...base.headers, ...(opts.headers ?? {}) },
     };
     const deleteAt = opts.deleteAt === undefined ? base.deleteAt : (opts.deleteAt ?? undefined);
     if (deleteAt !== undefined) record.deleteAt = deleteAt;
     try {
-      await this.commit(dst.account, dst.container, [{ op: 'put', record }]);
+      await this.commit(dst.account, dst.container, [{ op: 'put', record, ...(blob.inline ? { inline: blob.inline } : {}) }]);
     } catch (err) {
       await this.discardBlob(blob.blobId);
       throw err;
@@ -539,12 +560,33 @@ export class Namespace {
     if (acct && aBytes !== undefined && acct.bytesUsed + bytes > aBytes) throw errors.quotaExceeded('Upload exceeds quota.');
   }
 
-  private async writeBlob(source: Readable, opts: { expectedSize?: number; signal?: AbortSignal; expectedEtag?: string | undefined }) {
+  /**
+   * Stores the bytes of an upload. Small uploads (up to inlineMaxBytes) stay in memory and
+   * are returned as `inline` to be committed with their record; larger ones stream to the
+   * blob store, durable before this resolves. Either way nothing is left on failure.
+   */
+  private async writeBlob(
+    source: Readable,
+    opts: { expectedSize?: number; signal?: AbortSignal; expectedEtag?: string | undefined },
+  ): Promise<WrittenBlob> {
+    let input = source;
+    const limit = this.inlineMaxBytes;
+    if (limit > 0 && (opts.expectedSize === undefined || opts.expectedSize <= limit)) {
+      const head = await readHead(source, limit, opts.signal);
+      if (head.done) {
+        const bytes = head.chunks.length === 1 ? (head.chunks[0] as Buffer) : Buffer.concat(head.chunks, head.size);
+        if (opts.expectedSize !== undefined && bytes.length !== opts.expectedSize) throw errors.sizeMismatch(opts.expectedSize, bytes.length);
+        const etag = createHash('md5').update(bytes).digest('hex');
+        if (opts.expectedEtag && opts.expectedEtag.toLowerCase() !== etag) throw errors.etagMismatch(opts.expectedEtag, etag);
+        return { blobId: `i${this.blobs.newBlobId()}`, size: bytes.length, etag, inline: bytes };
+      }
+      input = Readable.from(continueAfterHead(head.chunks, head.rest), { objectMode: false });
+    }
     const blobId = this.blobs.newBlobId();
     await this.store.addPendingBlob(blobId);
-    let blob;
+    let blob: BlobWriteResult;
     try {
-      blob = await this.blobs.write(blobId, source, {
+      blob = await this.blobs.write(blobId, input, {
         maxSize: this.constraints.max_file_size,
         ...(opts.expectedSize !== undefined ? { expectedSize: opts.expectedSize } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
@@ -560,7 +602,15 @@ export class Namespace {
     return blob;
   }
 
+  private async inlineBytes(record: ObjectRecord): Promise<Buffer> {
+    const bytes = this.cache?.getBytes(record.blobId) ?? (await this.store.getInlineBlob(record.blobId));
+    if (!bytes) throw errors.notFound(`inline bytes of ${record.name}`);
+    return bytes;
+  }
+
+
   private async discardBlob(blobId: string): Promise<void> {
+    if (blobId.startsWith('i')) return; // inline: nothing was stored outside the commit
     await this.blobs.delete(blobId).catch(() => undefined);
     await this.store.removePendingBlob(blobId).catch(() => undefined);
   }
@@ -611,6 +661,68 @@ export class Namespace {
   private publish(event: ChangeEvent): Promise<void> {
     return this.feed.publish([event]);
   }
+}
+
+interface WrittenBlob extends BlobWriteResult {
+  /** The bytes, when small enough to be committed with the record. */
+  inline?: Buffer;
+}
+
+/**
+ * Reads at most `limit` + 1 bytes; `done` tells whether the source ended within `limit`.
+ * Errors of the source (a client that went away) become UPLOAD_ABORTED.
+ */
+async function readHead(source: Readable, limit: number, signal?: AbortSignal) {
+  const rest = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(errors.uploadAborted());
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    while (size <= limit) {
+      const r = await Promise.race([rest.next(), aborted]);
+      if (r.done) return { chunks, size, done: true as const, rest };
+      const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+      chunks.push(b);
+      size += b.length;
+    }
+    return { chunks, size, done: false as const, rest };
+  } catch (err) {
+    source.destroy();
+    if (isSwiftgateError(err)) throw err;
+    throw errors.uploadAborted(`upload failed: ${(err as Error).message}`);
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function* continueAfterHead(head: Buffer[], rest: AsyncIterator<Buffer | string>): AsyncGenerator<Buffer> {
+  let finished = false;
+  try {
+    yield* head;
+    for (;;) {
+      const r = await rest.next();
+      if (r.done) {
+        finished = true;
+        return;
+      }
+      yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    }
+  } finally {
+    // The blob store stopped early (too large, aborted): release the source too.
+    if (!finished) await rest.return?.();
+  }
+}
+
+function inlineStream(bytes: Buffer, range?: ByteRange): Readable {
+  if (!range) return Readable.from([bytes], { objectMode: false });
+  if (range.start >= bytes.length || range.start < 0 || range.end < range.start) throw errors.rangeNotSatisfiable();
+  return Readable.from([bytes.subarray(range.start, Math.min(range.end, bytes.length - 1) + 1)], { objectMode: false });
 }
 
 export function isDirectoryMarker(rec: { contentType: string; size: number }): boolean {

@@ -48,8 +48,10 @@ export interface ObjectRecord {
   timestamp: string;
   /** X-Timestamp of the last metadata change (POST); equals `timestamp` after a PUT. Last-Modified derives from it. */
   metaTimestamp: string;
-  /** Where the bytes live in the blob store; never shown to clients. */
+  /** Where the bytes live; never shown to clients. */
   blobId: string;
+  /** The bytes live in the metadata store next to this record (small objects), not in the blob store. */
+  inline?: boolean;
   meta: Metadata; // X-Object-Meta-*
   /** Stored system headers (lower-case names): content-disposition, content-encoding, cache-control, … */
   headers: Record<string, string>;

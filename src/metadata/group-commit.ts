@@ -8,7 +8,9 @@ import type { Level } from 'level';
 import { errors } from '../core/errors.ts';
 
 type Value = unknown;
-export type BatchOp = { type: 'put'; key: string; value: Value } | { type: 'del'; key: string };
+export type BatchOp =
+  | { type: 'put'; key: string; value: Value; valueEncoding?: 'buffer' }
+  | { type: 'del'; key: string };
 
 interface Waiter {
   resolve: () => void;

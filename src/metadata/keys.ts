@@ -9,6 +9,7 @@
  *   X␀deleteAt␀acct␀cont␀obj     expiry index (deleteAt zero-padded to 12 digits)
  *   P␀blobId                     pending blob (upload under way) → unix ms
  *   G␀blobId                     garbage blob (unreferenced, to delete)
+ *   I␀blobId                     bytes of an inline (small) object
  *   U␀acct␀user                  user record
  *   T␀tokenHash                  token record
  *   D␀domain                     custom domain record
@@ -31,6 +32,7 @@ export const keys = {
   pending: (blobId: string) => `P${SEP}${blobId}`,
   pendingPrefix: () => `P${SEP}`,
   garbage: (blobId: string) => `G${SEP}${blobId}`,
+  inline: (blobId: string) => `I${SEP}${blobId}`,
   garbagePrefix: () => `G${SEP}`,
   user: (a: string, u: string) => `U${SEP}${a}${SEP}${u}`,
   userPrefix: () => `U${SEP}`,

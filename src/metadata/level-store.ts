@@ -196,8 +196,9 @@ export class LevelMetadataStore implements MetadataStore {
         sysmeta: applyPatch(existing.sysmeta, update.sysmeta),
         readAcl: update.readAcl ?? existing.readAcl,
         writeAcl: update.writeAcl ?? existing.writeAcl,
+        // Swift's container POST moves put_timestamp (its Last-Modified) forward.
+        putTimestamp: timestamp,
       };
-      void timestamp; // Swift keeps put_timestamp on POST; the change time is the caller's concern.
       return [{ type: 'put', key: keys.container(account, container), value: result }];
     });
     return result;
@@ -231,7 +232,8 @@ export class LevelMetadataStore implements MetadataStore {
       const ops: BatchOp[] = [];
       let dCount = 0;
       let dBytes = 0;
-      const released = new Set<string>();
+      /** Blob ids this commit stops referencing → whether they are inline. */
+      const released = new Map<string, boolean>();
       const referenced = new Set<string>();
       // Names touched earlier in this same commit, so a rename chain sees its own steps.
       const local = new Map<string, ObjectRecord | null>();
@@ -250,7 +252,7 @@ export class LevelMetadataStore implements MetadataStore {
         if (prev) {
           dCount -= 1;
           dBytes -= prev.size;
-          released.add(prev.blobId);
+          released.set(prev.blobId, prev.inline === true);
           if (prev.deleteAt !== undefined) ops.push({ type: 'del', key: keys.expiry(prev.deleteAt, account, container, name) });
         }
         if (change.op === 'put') {
@@ -261,16 +263,25 @@ export class LevelMetadataStore implements MetadataStore {
           dCount += 1;
           dBytes += rec.size;
           referenced.add(rec.blobId);
-          ops.push({ type: 'del', key: keys.pending(rec.blobId) });
+          if (change.inline) {
+            if (!rec.inline || change.inline.length !== rec.size) throw errors.invalidArgument('inline bytes do not match the record');
+            ops.push({ type: 'put', key: keys.inline(rec.blobId), value: change.inline, valueEncoding: 'buffer' });
+          } else if (!rec.inline) {
+            ops.push({ type: 'del', key: keys.pending(rec.blobId) });
+          }
           local.set(name, rec);
         } else {
           if (prev) ops.push({ type: 'del', key: keys.object(account, container, name) });
           local.set(name, null);
         }
       }
-      for (const blobId of released) {
-        if (referenced.has(blobId)) continue;
-        // Still referenced by a name this commit did not touch? (renames share blobs)
+      for (const [blobId, inline] of released) {
+        if (referenced.has(blobId)) continue; // a rename: the new name holds the same bytes
+        if (inline) {
+          // Inline bytes go in the same commit that drops their last reference.
+          ops.push({ type: 'del', key: keys.inline(blobId) });
+          continue;
+        }
         result.garbage.push(blobId);
         ops.push({ type: 'put', key: keys.garbage(blobId), value: '' });
       }
@@ -333,6 +344,10 @@ export class LevelMetadataStore implements MetadataStore {
       (range) => this.cursor<ObjectRecord>(base, range),
       (name, o) => ({ kind: 'object', name, size: o.size, etag: o.etag, contentType: o.contentType, lastModified: o.metaTimestamp }),
     );
+  }
+
+  async getInlineBlob(blobId: string): Promise<Buffer | undefined> {
+    return (await this.db.get(keys.inline(blobId), { valueEncoding: 'buffer' })) as Buffer | undefined;
   }
 
   async listExpiredObjects(nowSeconds: number, limit: number) {

@@ -46,6 +46,11 @@ export type ObjectChange =
       record: ObjectRecord;
       /** Fail the whole commit with CONFLICT unless the current record has this timestamp (`null`: must not exist). */
       ifTimestamp?: string | null;
+      /**
+       * The bytes of a small object (record.inline), stored in the same atomic commit as
+       * the record: one durable write instead of blob fsync + rename + commit.
+       */
+      inline?: Buffer;
     }
   | {
       op: 'delete';
@@ -109,7 +114,8 @@ export interface NamespaceStore {
   /**
    * Applies puts and deletes in one container atomically, maintaining counts, bytes,
    * the expiry index and pending/garbage blob bookkeeping. A blob referenced by a put
-   * stops being pending; a blob no longer referenced after the commit becomes garbage.
+   * stops being pending; a blob no longer referenced after the commit becomes garbage
+   * (an inline blob is simply deleted in the same commit).
    */
   commitObjects(account: string, container: string, changes: ObjectChange[]): Promise<ObjectCommitResult>;
   updateObjectMeta(
@@ -120,6 +126,8 @@ export interface NamespaceStore {
     timestamp: string,
   ): Promise<ObjectRecord>;
   listObjects(account: string, container: string, query: ListQuery): Promise<ObjectListing>;
+  /** Bytes of an inline object (record.inline), or undefined once its record no longer references it. */
+  getInlineBlob(blobId: string): Promise<Buffer | undefined>;
   /** Objects whose X-Delete-At is at or before `nowSeconds`, oldest first. */
   listExpiredObjects(nowSeconds: number, limit: number): Promise<Array<{ account: string; container: string; name: string; deleteAt: number }>>;
 

@@ -61,8 +61,6 @@ export function queries(t: Tables) {
       ) SELECT name FROM ins`,
     updateContainerOnPut: `UPDATE ${t.containers} SET put_timestamp = $3, meta = $4::jsonb, sysmeta = $5::jsonb, read_acl = $6, write_acl = $7
       WHERE account = $1 AND name = $2`,
-    updateContainer: `UPDATE ${t.containers} SET meta = $3::jsonb, sysmeta = $4::jsonb, read_acl = $5, write_acl = $6
-      WHERE account = $1 AND name = $2`,
     containerObjectCount: `SELECT COALESCE(SUM(object_count), 0)::bigint AS n FROM ${t.containerStats} WHERE account = $1 AND container = $2`,
     /** $3 shard. The account's count never goes below zero (as in the LevelDB store). */
     deleteContainer: `WITH gone AS (DELETE FROM ${t.containers} WHERE account = $1 AND name = $2),

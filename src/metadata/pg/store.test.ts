@@ -131,8 +131,10 @@ describe('containers', () => {
     expect(again.record).toMatchObject({ createdAt: t1, putTimestamp: t2, meta: { c: '3' }, sysmeta: { v: 'x' }, readAcl: '.r:*', writeAcl: 'u', policy: 'gold' });
     expect((await s.getAccount('AUTH_c'))?.containerCount).toBe(1);
 
-    const upd = await s.updateContainer('AUTH_c', 'box', { meta: { set: { d: '4' } }, readAcl: '' }, ts());
-    expect(upd).toMatchObject({ putTimestamp: t2, meta: { c: '3', d: '4' }, readAcl: '' });
+    // A POST moves put_timestamp forward, as Swift's container server does (it is Last-Modified).
+    const t3 = ts();
+    const upd = await s.updateContainer('AUTH_c', 'box', { meta: { set: { d: '4' } }, readAcl: '' }, t3);
+    expect(upd).toMatchObject({ createdAt: t1, putTimestamp: t3, meta: { c: '3', d: '4' }, readAcl: '' });
     expect(await s.getContainer('AUTH_c', 'box')).toEqual(upd);
     await expect(s.updateContainer('AUTH_c', 'nope', {}, ts())).rejects.toMatchObject({ code: ErrorCodes.CONTAINER_NOT_FOUND });
 

@@ -272,7 +272,6 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async updateContainer(account: string, container: string, update: ContainerUpdate, timestamp: string): Promise<ContainerRecord> {
-    void timestamp; // Swift keeps put_timestamp on POST, as the LevelDB store does.
     return this.tx(async (c) => {
       const existing = await this.lockContainerMeta(c, account, container);
       if (!existing) throw errors.containerNotFound(container);
@@ -282,8 +281,18 @@ export class PostgresMetadataStore implements MetadataStore {
         sysmeta: applyPatch(existing.sysmeta, update.sysmeta),
         readAcl: update.readAcl ?? existing.readAcl,
         writeAcl: update.writeAcl ?? existing.writeAcl,
+        // Swift's container POST moves put_timestamp (its Last-Modified) forward.
+        putTimestamp: timestamp,
       };
-      await this.q(c, this.sql.updateContainer, [account, container, json(record.meta), json(record.sysmeta), record.readAcl, record.writeAcl]);
+      await this.q(c, this.sql.updateContainerOnPut, [
+        account,
+        container,
+        timestamp,
+        json(record.meta),
+        json(record.sysmeta),
+        record.readAcl,
+        record.writeAcl,
+      ]);
       return record;
     });
   }
@@ -305,7 +314,14 @@ export class PostgresMetadataStore implements MetadataStore {
     return row && toObject(row);
   }
 
+  /** Small objects are not kept inline here (yet): the gateway turns inlining off for this store. */
+  async getInlineBlob(_blobId: string): Promise<Buffer | undefined> {
+    return undefined;
+  }
+
   async commitObjects(account: string, container: string, changes: ObjectChange[]): Promise<ObjectCommitResult> {
+    if (changes.some((ch) => ch.op === 'put' && (ch.inline !== undefined || ch.record.inline)))
+      throw errors.invalidArgument('the PostgreSQL store does not keep object bytes inline (set blobs.inline_max_bytes = 0)');
     return this.tx(async (c) => {
       const cont = await this.q<{ created_at: string }>(c, this.sql.keyShareContainer, [account, container]);
       const createdAt = cont.rows[0]?.created_at;
