@@ -37,6 +37,8 @@ export async function startHttp(core: Core, config: Config): Promise<RunningView
     namespace: core.namespace,
     users: core.users,
     tokens: core.tokens,
+    domains: core.domains,
+    ...(config.domains.storageDomain ? { storageDomain: config.domains.storageDomain } : {}),
     config: {
       tokenTtlSeconds: config.auth.tokenTtlSeconds,
       ...(config.http.storageUrlBase ? { storageUrlBase: config.http.storageUrlBase } : {}),
