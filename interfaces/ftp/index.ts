@@ -43,7 +43,11 @@ export async function startFtp(core: Core, config: Config): Promise<RunningView>
   });
   // A changed or removed user is logged out of FTP too, as its API tokens are revoked.
   const unsubscribe = core.feed.subscribe((events) => {
-    for (const e of events) if (e.kind === 'user' && e.user !== undefined) server.revokeUser(e.account, e.user);
+    for (const e of events) {
+      // Account '*': the shared feed may have missed events; re-check who is logged in.
+      if (e.account === '*') void server.revalidate(async (a, u) => (await core.users.getUser(a, u)) !== undefined);
+      else if (e.kind === 'user' && e.user !== undefined) server.revokeUser(e.account, e.user);
+    }
   });
   let addr;
   try {

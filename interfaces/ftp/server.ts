@@ -61,6 +61,17 @@ export class FtpServer {
   }
 
   /**
+   * After the shared change feed may have missed events: ends the sessions whose user
+   * no longer exists (a removal made elsewhere while this gateway was disconnected).
+   */
+  async revalidate(exists: (account: string, user: string) => Promise<boolean>): Promise<void> {
+    for (const s of this.sessions) {
+      const id = s.fs?.identity;
+      if (id && !(await exists(id.account, id.user).catch(() => true))) s.close(421, 'Your credentials changed; log in again.');
+    }
+  }
+
+  /**
    * Stops accepting, lets running transfers finish for up to `graceMs`, then aborts
    * them (an aborted upload commits nothing) and closes every connection.
    */
