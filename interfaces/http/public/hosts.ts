@@ -15,6 +15,7 @@ export interface HostClass {
 
 const API: HostClass = { kind: 'api' };
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+const STORAGE_LABELS = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
 /** Distinct Host values remembered; a flood of random ones only costs re-classifying. */
 const MAX_REMEMBERED = 10_000;
 
@@ -41,9 +42,15 @@ export class HostClassifier {
   }
 
   private compute(raw: string): HostClass {
+    // Storage-domain names first: account labels keep their '_' ("auth_test.…"), which
+    // is not a DNS host name but is what Swift and the purge notifier use.
+    const sd = this.storageDomain;
+    if (sd) {
+      const lower = raw.trim().toLowerCase().replace(/:\d*$/, '').replace(/\.$/, '');
+      if (lower.endsWith(`.${sd}`) && STORAGE_LABELS.test(lower.slice(0, -sd.length - 1))) return { kind: 'storage', host: lower };
+    }
     const host = normalizeHost(raw);
     if (host === undefined || IPV4.test(host) || this.apiHosts.has(host)) return API;
-    if (this.storageDomain && host.endsWith(`.${this.storageDomain}`)) return { kind: 'storage', host };
     return { kind: 'candidate', host };
   }
 }
