@@ -43,6 +43,14 @@ export function keysetCursor<R extends QueryResultRow & { name: string }, T>(
     const params = [...query.params];
     let sql = query.select;
     const bound = (op: string, value: string): void => {
+      // PostgreSQL text cannot hold NUL and no name contains one (Swift markers may, e.g.
+      // "name\0" for an inclusive bound): cut there, which selects exactly the same names
+      // (x > p␀… ⟺ x > p; x < p␀… ⟺ x <= p).
+      const nul = value.indexOf('\0');
+      if (nul >= 0) {
+        value = value.slice(0, nul);
+        op = op.startsWith('>') ? '>' : '<=';
+      }
       params.push(value);
       sql += ` AND name ${op} $${params.length}`;
     };

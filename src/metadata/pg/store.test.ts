@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ErrorCodes } from '../../core/errors.ts';
-import type { ObjectRecord } from '../../core/types.ts';
+import type { ListQuery, ObjectRecord } from '../../core/types.ts';
 import { type PgServer, startPgServer } from '../../../test/scale/pg-server.ts';
 import { migrations } from './migrations.ts';
 import { PostgresMetadataStore } from './store.ts';
@@ -268,6 +268,21 @@ describe('objects', () => {
       store.commitObjects('AUTH_nul', 'c', [{ op: 'put', record: obj('c', 'n', 1, 'n1', { meta: { bad: 'a\u0000b' } }, 'AUTH_nul') }]),
     ).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
     expect(await store.getContainer('AUTH_nul', 'c')).toMatchObject({ objectCount: 0 });
+  });
+});
+
+describe('listing bounds with NUL', () => {
+  it('treats "name\\0" markers as Swift does (inclusive bounds), though PostgreSQL text cannot hold NUL', async () => {
+    await using s = await scratchStore();
+    await s.createContainer('AUTH_m', 'c', ts());
+    await s.commitObjects('AUTH_m', 'c', ['a', 'b', 'b1', 'c'].map((n, i) => ({ op: 'put' as const, record: obj('c', n, 1, `m${i}`, {}, 'AUTH_m') })));
+    const names = async (q: Partial<ListQuery>) => (await s.listObjects('AUTH_m', 'c', { limit: 100, ...q })).map((e) => e.name);
+    expect(await names({ marker: 'b\0' })).toEqual(['b1', 'c']);
+    expect(await names({ endMarker: 'b\0' })).toEqual(['a', 'b']);
+    expect(await names({ reverse: true, marker: 'b\0' })).toEqual(['b', 'a']);
+    expect(await names({ reverse: true, marker: 'c\0', endMarker: 'a\0' })).toEqual(['c', 'b1', 'b']);
+    expect((await s.listContainers('AUTH_m', { limit: 10, marker: 'c\0' })).map((e) => e.name)).toEqual([]);
+    expect((await s.listContainers('AUTH_m', { limit: 10, endMarker: 'c\0' })).map((e) => e.name)).toEqual(['c']);
   });
 });
 
