@@ -1,15 +1,14 @@
 /**
  * Requests Node's HTTP parser refuses before any handler runs. Swift answers some of
- * them differently (unknown methods → 405, undecodable paths → 412), and a parse
- * error after a response is already under way (a body sent without Content-Length)
- * must not cut that response short.
+ * them differently (unknown methods → 405, undecodable paths → 412, raw UTF-8 paths
+ * are served), and a parse error after a response is already under way (a body sent
+ * without Content-Length) must not cut that response short.
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { defaultBody } from './errors.ts';
+import { rescueRawUtf8, targetIsCleanUtf8 } from './raw-utf8.ts';
 import { newTransId } from './response.ts';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function rawResponse(socket: Socket, status: number, reason: string, body: string, extra: string[] = []): void {
   const trans = newTransId();
@@ -26,35 +25,9 @@ function rawResponse(socket: Socket, status: number, reason: string, body: strin
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
-/** The request target of a raw request line is valid UTF-8 without NUL once percent-decoded. */
-function targetIsCleanUtf8(packet: Buffer): boolean {
-  const eol = packet.indexOf('\r\n');
-  const line = packet.subarray(0, eol === -1 ? packet.length : eol);
-  const sp1 = line.indexOf(0x20);
-  const sp2 = line.lastIndexOf(0x20);
-  if (sp1 === -1 || sp2 <= sp1) return true;
-  const target = line.subarray(sp1 + 1, sp2);
-  const bytes: number[] = [];
-  for (let i = 0; i < target.length; i++) {
-    const b = target[i] as number;
-    if (b === 0x3f) break; // query string
-    if (b === 0x25 && i + 2 < target.length) {
-      const hex = String.fromCharCode(target[i + 1] as number, target[i + 2] as number);
-      if (/^[0-9a-fA-F]{2}$/.test(hex)) {
-        bytes.push(Number.parseInt(hex, 16));
-        i += 2;
-        continue;
-      }
-    }
-    bytes.push(b);
-  }
-  if (bytes.includes(0)) return false;
-  try {
-    utf8.decode(Uint8Array.from(bytes));
-    return true;
-  } catch {
-    return false;
-  }
+function refuseUrl(socket: Socket, status: 400 | 412): void {
+  if (status === 412) rawResponse(socket, 412, 'Precondition Failed', 'Invalid UTF8 or contains NULL');
+  else rawResponse(socket, 400, 'Bad Request', defaultBody(400));
 }
 
 export function clientErrorHandler(error: Error, socket: Socket): void {
@@ -90,11 +63,9 @@ export function clientErrorHandler(error: Error, socket: Socket): void {
       rawResponse(socket, 405, 'Method Not Allowed', defaultBody(405), ['Allow: COPY, DELETE, GET, HEAD, OPTIONS, POST, PUT']);
       return;
     case 'HPE_INVALID_URL':
-      if (err.rawPacket && !targetIsCleanUtf8(err.rawPacket)) {
-        rawResponse(socket, 412, 'Precondition Failed', 'Invalid UTF8 or contains NULL');
-        return;
-      }
-      rawResponse(socket, 400, 'Bad Request', defaultBody(400));
+      // Raw UTF-8 in the first request line: served as if percent-encoded (raw-utf8.ts).
+      if (rescueRawUtf8(err, socket, { refuse: refuseUrl })) return;
+      refuseUrl(socket, err.rawPacket && !targetIsCleanUtf8(err.rawPacket) ? 412 : 400);
       return;
     case 'HPE_HEADER_OVERFLOW':
       rawResponse(socket, 431, 'Request Header Fields Too Large', '');
