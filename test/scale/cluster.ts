@@ -57,6 +57,8 @@ export interface GatewayConfigOptions {
   name: string;
   port: number;
   cache?: boolean;
+  /** Where bytes go (default the shared S3 bucket; "local": this gateway's own data dir). */
+  blobs?: 's3' | 'local';
 }
 
 /** Writes a TOML config for one gateway on the shared backends; returns its path. */
@@ -73,14 +75,18 @@ export function writeGatewayConfig(b: SharedBackends, o: GatewayConfigOptions): 
       'backend = "postgres"',
       `postgres_url = ${JSON.stringify(b.pg.connectionString)}`,
       '[blobs]',
-      'backend = "s3"',
-      '[blobs.s3]',
-      `bucket = ${JSON.stringify(b.bucket)}`,
-      `endpoint = ${JSON.stringify(b.s3.endpoint)}`,
-      `region = ${JSON.stringify(b.s3.region)}`,
-      `access_key_id = ${JSON.stringify(b.s3.accessKeyId)}`,
-      `secret_access_key = ${JSON.stringify(b.s3.secretAccessKey)}`,
-      'create_bucket = true',
+      ...(o.blobs === 'local'
+        ? ['backend = "local"']
+        : [
+            'backend = "s3"',
+            '[blobs.s3]',
+            `bucket = ${JSON.stringify(b.bucket)}`,
+            `endpoint = ${JSON.stringify(b.s3.endpoint)}`,
+            `region = ${JSON.stringify(b.s3.region)}`,
+            `access_key_id = ${JSON.stringify(b.s3.accessKeyId)}`,
+            `secret_access_key = ${JSON.stringify(b.s3.secretAccessKey)}`,
+            'create_bucket = true',
+          ]),
       '[cache]',
       `enabled = ${o.cache !== false}`,
       '',
@@ -161,4 +167,67 @@ export async function login(url: string, user = 'test:tester', key = 'testing'):
   const res = await fetch(`${url}/auth/v1.0`, { headers: { 'X-Auth-User': user, 'X-Auth-Key': key } });
   if (res.status !== 200) throw new Error(`login ${user} at ${url}: ${res.status}`);
   return { token: res.headers.get('x-auth-token') ?? '', storageUrl: res.headers.get('x-storage-url') ?? '' };
+}
+
+export interface Nginx {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** deploy/nginx.conf with the upstreams and port replaced, for Debian's nginx on loopback. */
+export function nginxConfig(template: string, upstreamPorts: readonly number[], port: number, dir: string): string {
+  const servers = upstreamPorts.map((p) => `    server 127.0.0.1:${p} max_fails=3 fail_timeout=10s;`).join('\n');
+  const out = template
+    .replace(/(upstream swiftgate \{\n)(?:\s*server [^\n]+\n)+/, `$1${servers}\n`)
+    .replace(/listen 8080;/, `listen 127.0.0.1:${port};`)
+    .replace(
+      /^http \{\n/m,
+      `http {\n  access_log off;\n${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(dir, t)};\n`).join('')}`,
+    );
+  if (!out.includes(`127.0.0.1:${upstreamPorts[0]}`) || !out.includes(`listen 127.0.0.1:${port}`)) throw new Error('deploy/nginx.conf: unexpected layout');
+  return out;
+}
+
+/** Debian's nginx in front of `upstreamPorts`, running deploy/nginx.conf (rewritten for loopback). */
+export async function startNginx(upstreamPorts: readonly number[], timeoutMs = 10_000): Promise<Nginx> {
+  const { readFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'swiftgate-nginx-'));
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, nginxConfig(readFileSync(join(REPO, 'deploy', 'nginx.conf'), 'utf8'), upstreamPorts, port, dir));
+  const child = spawn('nginx', ['-p', dir, '-c', conf, '-g', `daemon off; pid ${join(dir, 'nginx.pid')}; error_log ${join(dir, 'error.log')};`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nginx exited: ${out}`);
+    const ok = await fetch(`${url}/healthcheck`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`nginx did not start: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    port,
+    async stop() {
+      process.off('exit', killOnExit);
+      if (child.exitCode === null) {
+        child.kill('SIGQUIT'); // graceful: finish requests in flight
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
