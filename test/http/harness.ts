@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultConfig } from '../../src/config.ts';
+import { applyEnv, defaultConfig } from '../../src/config.ts';
 import { type Gateway, startGateway } from '../../src/server.ts';
 
 export interface TestUser {
@@ -37,6 +37,7 @@ export interface Harness {
 export async function startHarness(opts: { port?: number; dataDir?: string; users?: TestUser[] } = {}): Promise<Harness> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'swiftgate-http-')));
   const config = defaultConfig();
+  applyEnv(config, process.env); // e.g. SWIFTGATE_POSTGRES_URL + SWIFTGATE_S3_*: test/scale/run-http-suite-on-shared.sh
   config.dataDir = dataDir;
   config.http.host = '127.0.0.1';
   config.http.port = opts.port ?? 0;
