@@ -40,6 +40,12 @@ class FrontDoor {
   private readonly hosts: HostClassifier;
   private readonly domains: DomainDirectory;
   private readonly apiHosts: string[];
+  /**
+   * Host (already normalized) → mapping, answered without a promise on the hot path.
+   * Dropped by the change feed before a domain change is acknowledged, like every cache.
+   */
+  private readonly mapped = new Map<string, DomainRecord | null>();
+  private gen = 0;
 
   constructor(
     private readonly deps: HttpDeps,
@@ -57,6 +63,15 @@ class FrontDoor {
       }
     }
     this.hosts = new HostClassifier(deps.storageDomain, this.apiHosts);
+    ns.feed.subscribe((events) => {
+      for (const e of events) {
+        if (e.kind === 'domain' || e.account === '*') {
+          this.gen++;
+          this.mapped.clear();
+          return;
+        }
+      }
+    });
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -64,8 +79,21 @@ class FrontDoor {
     if (c.kind === 'api') return this.api(req, res, req.url ?? '/', undefined);
     const host = c.host as string;
     if (c.kind === 'storage') return this.storage(req, res, host);
+    const known = this.mapped.get(host);
+    if (known !== undefined) {
+      if (known) return this.domain(req, res, known);
+      return this.api(req, res, req.url ?? '/', undefined);
+    }
+    const gen = this.gen;
     this.domains.resolve(host).then(
-      (rec) => (rec ? this.domain(req, res, rec) : this.api(req, res, req.url ?? '/', undefined)),
+      (rec) => {
+        // A lookup that raced a domain change must not cache what it read.
+        if (gen === this.gen) {
+          if (this.mapped.size >= 10_000) this.mapped.clear();
+          this.mapped.set(host, rec ?? null);
+        }
+        return rec ? this.domain(req, res, rec) : this.api(req, res, req.url ?? '/', undefined);
+      },
       (err: unknown) => this.fail(req, res, err),
     );
   };
@@ -142,13 +170,14 @@ class FrontDoor {
     if (!url.startsWith('/')) return this.fail(req, res, httpErrors.badRequest());
     if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS') return this.fail(req, res, httpErrors.methodNotAllowed(DOMAIN_METHODS));
     // A domain is a public view: a token sent to it grants nothing.
-    delete req.headers['x-auth-token'];
-    delete req.headers['x-storage-token'];
+    const h = req.headers;
+    if (h['x-auth-token'] !== undefined) delete h['x-auth-token'];
+    if (h['x-storage-token'] !== undefined) delete h['x-storage-token'];
     const { path, query } = splitUrl(url);
     // Account and container are fixed segments; the client's path can only ever be the
     // object name (Swift splits off three segments and keeps the rest verbatim).
-    const swiftUrl = `/v1/${encodeURIComponent(rec.account)}/${encodeURIComponent(rec.container)}${path}${query ? `?${query}` : ''}`;
-    const delegate = () => void handleSwift(this.deps, req, res, swiftUrl);
+    const delegate = () =>
+      void handleSwift(this.deps, req, res, `/v1/${encodeURIComponent(rec.account)}/${encodeURIComponent(rec.container)}${path}${query ? `?${query}` : ''}`);
     if (method === 'OPTIONS') return delegate();
     const decoded = decodeComponent(path);
     if (decoded === undefined || decoded.includes('\0')) return this.fail(req, res, new HttpError(412, 'Invalid UTF8 or contains NULL'));

@@ -38,6 +38,7 @@ export interface PublicRequest {
 const LISTING_LIMIT = 10_000;
 
 export async function servePublic(p: PublicRequest): Promise<void> {
+  if (p.object !== '' && serveHot(p)) return;
   try {
     if (p.object !== '') await serveObjectPath(p);
     else await serveContainerPath(p);
@@ -48,6 +49,46 @@ export async function servePublic(p: PublicRequest): Promise<void> {
       p.res.destroy();
     }
   }
+}
+
+/** Anonymous object reads without a Referer, decided once per cached container record. */
+const anonymousRead = new WeakMap<ContainerRecord, boolean>();
+
+/**
+ * The hottest case entirely from the core's cache, without a promise: an anonymous GET
+ * or HEAD of a hot small object with no Range, conditionals, Origin or Referer.
+ * false: not that case (or something was not cached) — the full path handles it.
+ */
+function serveHot(p: PublicRequest): boolean {
+  const ns = p.deps.namespace;
+  const cache = ns.cache;
+  const h = p.req.headers;
+  if (!cache || p.identity || h.range !== undefined || h.origin !== undefined || h.referer !== undefined || hasConditionals(h)) return false;
+  const cont = cache.getContainer(p.account, p.container);
+  if (cont === undefined || cont === ABSENT) return false;
+  let ok = anonymousRead.get(cont);
+  if (ok === undefined) {
+    ok = authorize({ method: 'GET', account: p.account, container: p.container, object: p.object, readAcl: cont.readAcl, writeAcl: cont.writeAcl, isListing: false }).allowed;
+    anonymousRead.set(cont, ok);
+  }
+  if (!ok) return false;
+  const rec = cache.getObject(p.account, p.container, p.object);
+  if (rec === undefined || rec === ABSENT || rec.headers['x-object-manifest'] !== undefined) return false;
+  if (rec.deleteAt !== undefined && rec.deleteAt <= Date.now() / 1000) return false;
+  const web = webConfig(cont);
+  if (web && isDirMarker(rec, web)) return false;
+  let acct;
+  if (needsAccount(cont)) {
+    acct = cache.getAccount(p.account);
+    if (acct === undefined) return false;
+    if (acct === ABSENT) acct = undefined;
+  }
+  const head = p.req.method === 'HEAD';
+  const bytes = head ? undefined : cache.getBytes(rec.blobId);
+  if (!head && !bytes) return false;
+  writePreparedHead(p.res, prepare(rec, cont, acct), 200);
+  p.res.end(bytes);
+  return true;
 }
 
 /** Reads through the core's cache without a promise when the entry is hot. */
