@@ -29,7 +29,8 @@ interface RawResponse {
  * Writes the chunks (pausing between them so they arrive as separate reads) and
  * collects everything until the server closes or nothing came for a while.
  */
-function exchange(chunks: Buffer[], idleMs = 1500): Promise<{ data: Buffer; closedByServer: boolean }> {
+function exchange(chunks: Buffer[], opts: { idleMs?: number; afterReply?: boolean } = {}): Promise<{ data: Buffer; closedByServer: boolean }> {
+  const idleMs = opts.idleMs ?? 1500;
   return new Promise((resolve, reject) => {
     const sock = connect(h.port, '127.0.0.1');
     const got: Buffer[] = [];
@@ -43,14 +44,18 @@ function exchange(chunks: Buffer[], idleMs = 1500): Promise<{ data: Buffer; clos
       clearTimeout(idle);
       idle = setTimeout(() => finish(false), idleMs);
     };
+    let replied: () => void = () => undefined;
+    const reply = new Promise<void>((r) => (replied = r));
     sock.on('data', (d: Buffer) => {
       got.push(d);
+      replied();
       arm();
     });
     sock.on('end', () => finish(true));
     sock.on('error', reject);
     sock.on('connect', async () => {
       for (const [i, c] of chunks.entries()) {
+        if (i > 0 && opts.afterReply) await reply; // the first answer is out: nothing in flight
         if (i > 0) await new Promise((r) => setTimeout(r, 50));
         sock.write(c);
       }
@@ -167,6 +172,17 @@ describe('raw UTF-8 request lines', () => {
     expect((await owner.req('GET', '/raw/pipelined')).status).toBe(404);
   });
 
+  it('never rescues a raw request that follows another in the same packet', async () => {
+    const plain = rawReq('GET', `${base}/raw/${encodeURIComponent('pipé')}`);
+    const raw = rawReq('PUT', `${base}/raw/behindé`, [], 'no');
+    const { data, closedByServer } = await exchange([Buffer.concat([plain, raw])]);
+    const statuses = parseResponses(data).map((r) => r.status);
+    expect(statuses[0]).toBe(200);
+    expect(statuses.slice(1).every((s) => s === 400)).toBe(true);
+    expect(closedByServer).toBe(true);
+    expect((await owner.req('GET', `/raw/${encodeURIComponent('behindé')}`)).status).toBe(404);
+  });
+
   it('refuses smuggling attempts exactly as for any other request', async () => {
     // Both Content-Length and chunked: llhttp still frames the rescued request.
     const both = rawReq('PUT', `${base}/raw/smuggé`, ['Transfer-Encoding: chunked', 'Content-Length: 40'], '0\r\n\r\nGET /v1/AUTH_test/raw HTTP/1.1\r\n\r\n');
@@ -192,7 +208,7 @@ describe('raw UTF-8 request lines', () => {
   it('answers 400 to raw bytes in a later request of a kept-alive connection (its start is gone)', async () => {
     const plain = rawReq('GET', `${base}/raw/${encodeURIComponent(name)}`);
     const raw = rawReq('GET', `${base}/raw/${name}`);
-    const { data } = await exchange([plain, raw]);
+    const { data } = await exchange([plain, raw], { afterReply: true });
     expect(parseResponses(data).map((r) => r.status)).toEqual([200, 400]);
   });
 
