@@ -48,6 +48,8 @@ export class PurgeNotifier {
   private readonly stats: PurgeStats = { sent: 0, failed: 0, dropped: 0, queued: 0 };
   private running = false;
   private stopped = false;
+  /** Event batches still being turned into URLs (they look up domains first). */
+  private resolving = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly unsubscribe: () => void;
 
@@ -58,17 +60,31 @@ export class PurgeNotifier {
   ) {
     // Not awaited by the writer: an external cache is invalidated as fast as the network allows,
     // but a slow CDN must never hold up an upload's acknowledgement.
-    this.unsubscribe = feed.subscribe((events) => void this.onEvents(events));
+    this.unsubscribe = feed.subscribe((events) => {
+      this.resolving++;
+      void this.onEvents(events).finally(() => {
+        this.resolving--;
+        this.wakeIdle();
+      });
+    });
   }
 
   getStats(): PurgeStats {
     return { ...this.stats, queued: this.queue.length };
   }
 
-  /** Resolves when the queue is empty (tests, shutdown). */
+  /** Resolves when every change seen so far has been sent (or given up on). */
   idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private isIdle(): boolean {
+    return !this.running && this.queue.length === 0 && this.resolving === 0;
+  }
+
+  private wakeIdle(): void {
+    if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   async close(): Promise<void> {
@@ -116,7 +132,7 @@ export class PurgeNotifier {
       }
     } finally {
       this.running = false;
-      for (const w of this.idleWaiters.splice(0)) w();
+      this.wakeIdle();
     }
   }
 
