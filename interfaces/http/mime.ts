@@ -9,6 +9,15 @@ import { lookup } from 'mime-types';
 // Python's built-in answers where mime-db disagrees, for hosts without /etc/mime.types.
 const PYTHON_DEFAULTS: Record<string, string> = { wav: 'audio/x-wav', py: 'text/x-python', sh: 'application/x-sh', c: 'text/plain', h: 'text/plain' };
 
+// Media types web players need where Debian's table says otherwise (.ts is a Qt
+// translation file there; HLS video segments are far more common in object storage).
+const MEDIA_OVERRIDES: Record<string, string> = {
+  ts: 'video/mp2t',
+  m3u8: 'application/vnd.apple.mpegurl',
+  m4s: 'video/iso.segment',
+  mpd: 'application/dash+xml',
+};
+
 let table: Map<string, string> | undefined;
 
 function systemTable(): Map<string, string> {
@@ -38,6 +47,8 @@ export function guessContentType(name: string): string {
   const dot = base.lastIndexOf('.');
   if (dot <= 0 && !(dot === 0 && base.length > 1)) return 'application/octet-stream';
   const ext = base.slice(dot + 1);
+  const media = MEDIA_OVERRIDES[ext.toLowerCase()];
+  if (media) return media;
   const sys = systemTable();
   const found = sys.get(ext) ?? sys.get(ext.toLowerCase());
   if (found) return found;
