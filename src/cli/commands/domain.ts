@@ -1,15 +1,7 @@
 /** `swiftgate domain add|list|remove`: custom domains served from a container's root. */
-import { openCoreForCommand } from '../../core.ts';
-import type { Command, CommandContext } from '../args.ts';
+import type { Command } from '../args.ts';
+import { withCore } from '../with-core.ts';
 
-async function withCore<T>(ctx: CommandContext, fn: (core: Awaited<ReturnType<typeof openCoreForCommand>>) => Promise<T>): Promise<T> {
-  const core = await openCoreForCommand(ctx.config());
-  try {
-    return await fn(core);
-  } finally {
-    await core.close();
-  }
-}
 
 export const domainAddCommand: Command = {
   name: 'domain add',

@@ -1,6 +1,6 @@
 /** `swiftgate user add|list|remove`: works on a stopped data dir, or through a running server. */
-import { openCoreForCommand } from '../../core.ts';
-import type { Command, CommandContext } from '../args.ts';
+import type { Command } from '../args.ts';
+import { withCore } from '../with-core.ts';
 
 function splitUser(spec: string | undefined): { account: string; user: string } | undefined {
   if (!spec) return undefined;
@@ -9,14 +9,6 @@ function splitUser(spec: string | undefined): { account: string; user: string } 
   return { account: spec.slice(0, i), user: spec.slice(i + 1) };
 }
 
-async function withCore<T>(ctx: CommandContext, fn: (core: Awaited<ReturnType<typeof openCoreForCommand>>) => Promise<T>): Promise<T> {
-  const core = await openCoreForCommand(ctx.config());
-  try {
-    return await fn(core);
-  } finally {
-    await core.close();
-  }
-}
 
 export const userAddCommand: Command = {
   name: 'user add',
