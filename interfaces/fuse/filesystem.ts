@@ -42,7 +42,7 @@ export class Filesystem {
   private readonly startedMs = Date.now();
   private readonly prefetchParallel: number;
   /** Lookups under way: a second ask for the same path waits for the first. */
-  private readonly inflight = new Map<string, Promise<NodeInfo | undefined>>();
+  private readonly inflight = new Map<string, { gen: number; node: Promise<NodeInfo | undefined> }>();
 
   constructor(deps: FilesystemDeps) {
     this.store = deps.store;
@@ -60,18 +60,21 @@ export class Filesystem {
     if (open) return open;
     const cached = this.cache.get(path);
     if (cached !== undefined) return cached ?? undefined;
-    const running = this.inflight.get(path);
-    if (running) return running;
     const gen = this.cache.gen;
-    const p = this.lookupUncached(path).then((node) => {
-      this.cache.set(path, node ?? null, gen);
-      return node;
+    // Only a lookup started after the last change may be shared: an older one can
+    // return what that change replaced.
+    const running = this.inflight.get(path);
+    if (running?.gen === gen) return running.node;
+    const node = this.lookupUncached(path).then((n) => {
+      this.cache.set(path, n ?? null, gen);
+      return n;
     });
-    this.inflight.set(path, p);
+    const entry = { gen, node };
+    this.inflight.set(path, entry);
     try {
-      return await p;
+      return await node;
     } finally {
-      this.inflight.delete(path);
+      if (this.inflight.get(path) === entry) this.inflight.delete(path);
     }
   }
 
