@@ -81,10 +81,19 @@ export async function openCore(config: Config, role: CoreRole): Promise<Core> {
     inlineMaxBytes: config.metadata.backend === 'level' ? config.blobs.inlineMaxBytes : 0,
   });
   const tokens = new TokenService(store, { ttlSeconds: config.auth.tokenTtlSeconds });
+  // Revocations are broadcast to every process; close() waits for them, so a CLI
+  // `user remove` has reached every worker before it reports success.
+  const revocations = new Set<Promise<void>>();
   const users = new UserDirectory(store, {
     onTokensRevoked: (account, user) => {
       tokens.forgetUser(account, user);
-      void feed.publish([{ kind: 'user', op: 'update', account, user }]);
+      const p: Promise<void> = feed
+        .publish([{ kind: 'user', op: 'update', account, user }])
+        .catch((err: unknown) => {
+          process.stderr.write(`swiftgate: could not broadcast a token revocation: ${(err as Error).message}\n`);
+        })
+        .finally(() => revocations.delete(p));
+      revocations.add(p);
     },
   });
   // Another process revoked a user's tokens: drop them from this process's cache too.
@@ -105,6 +114,7 @@ export async function openCore(config: Config, role: CoreRole): Promise<Core> {
     tokens,
     domains: new DomainDirectory(store, feed, DEFAULT_CONSTRAINTS),
     async close() {
+      await Promise.allSettled([...revocations]);
       await closeFeed?.();
       await blobs.close();
       await store.close();
