@@ -157,3 +157,30 @@ describe('EXTRA: account ACLs (X-Account-Access-Control)', () => {
     ['unreadable ACL is ignored', { identity: outsider, method: 'GET', accountAcl: '{nope' }, DENY_403],
   ]);
 });
+
+describe('SERVICE_ accounts (reseller_prefix = AUTH, SERVICE; SERVICE_require_group = service)', () => {
+  const service = who('test5', 'tester5', ['service']);
+  const serviceAdmin = who('test5', 'tester5', ['.admin', 'service']);
+  const svc = { account: 'SERVICE_test' };
+  run([
+    ['admin alone is refused', { identity: admin, method: 'GET', ...svc }, DENY_403],
+    ['admin alone cannot write objects', { identity: admin, method: 'PUT', ...svc, ...obj }, DENY_403],
+    ['anonymous is 401', { method: 'GET', ...svc }, DENY_401],
+    ['admin + service token owns the account', { identity: admin, serviceIdentity: service, method: 'GET', ...svc }, OWNER],
+    ['admin + service token writes objects', { identity: admin, serviceIdentity: service, method: 'PUT', ...svc, ...obj }, OWNER],
+    ['admin + service token still cannot PUT the account', { identity: admin, serviceIdentity: service, method: 'PUT', ...svc }, DENY_403],
+    ['admin + service token cannot DELETE the account', { identity: admin, serviceIdentity: service, method: 'DELETE', ...svc }, DENY_403],
+    ['service user alone is refused', { identity: service, method: 'GET', ...svc }, DENY_403],
+    ['service user as both tokens is refused', { identity: service, serviceIdentity: service, method: 'GET', ...svc }, DENY_403],
+    ['admin of another account + service token is refused', { identity: admin, serviceIdentity: service, method: 'GET', account: 'SERVICE_other' }, DENY_403],
+    ['service token without the service group does not help', { identity: admin, serviceIdentity: member, method: 'GET', ...svc }, DENY_403],
+    ['service token alone (no user token) is 401', { serviceIdentity: service, method: 'GET', ...svc }, DENY_401],
+    ['the service user\'s own SERVICE_ account', { identity: serviceAdmin, method: 'HEAD', account: 'SERVICE_test5' }, OWNER],
+    ['reseller admin needs no service token', { identity: reseller, method: 'GET', ...svc }, OWNER],
+    ['not the bare SERVICE_ prefix', { identity: reseller, method: 'GET', account: 'SERVICE_' }, DENY_403],
+    ['ACL "SERVICE_test" names the admins of test', { identity: admin, method: 'GET', ...obj, readAcl: 'SERVICE_test', account: 'AUTH_x' }, ALLOW],
+    ['AUTH_ account: admin alone still owns it', { identity: admin, method: 'GET' }, OWNER],
+    ['AUTH_ account: a service token changes nothing for its admin', { identity: admin, serviceIdentity: service, method: 'PUT', ...obj }, OWNER],
+    ['AUTH_ account: a service token does not make an outsider an owner', { identity: outsider, serviceIdentity: service, method: 'GET' }, DENY_403],
+  ]);
+});

@@ -5,14 +5,21 @@
  */
 import { parseAccountAcl } from './account-acl.ts';
 import { LISTINGS_DIRECTIVE, parseStoredAcl, referrerAllowed } from './acl.ts';
-import { aclNamesOf, bareAccountOf, isResellerReader } from './identity.ts';
+import { aclNamesOf, bareAccountOf, isResellerReader, requiredGroupOf } from './identity.ts';
 import type { Identity } from './identity.ts';
 
 export interface AuthorizeRequest {
   /** Absent for anonymous requests. */
   identity?: Identity;
+  /**
+   * The user behind a valid X-Service-Token, considered only alongside `identity`.
+   * As tempauth merges the two tokens' groups, either may supply what is needed;
+   * `SERVICE_` accounts need the `service` group from one of them before an
+   * account admin is their owner.
+   */
+  serviceIdentity?: Identity;
   method: string;
-  /** Storage account, "AUTH_test". */
+  /** Storage account, "AUTH_test" or "SERVICE_test". */
   account: string;
   container?: string;
   object?: string;
@@ -55,9 +62,11 @@ export function authorize(req: AuthorizeRequest): AuthorizeResult {
   // tempauth only speaks for its own reseller prefix.
   if (bare === undefined) return deny;
   const dotAccount = bare.startsWith('.');
+  // tempauth's REMOTE_USER: the user token's groups plus, if both are valid, the service token's.
+  const who: Identity[] = identity ? (req.serviceIdentity ? [identity, req.serviceIdentity] : [identity]) : [];
 
-  if (identity?.isResellerAdmin && !dotAccount) return { allowed: true, owner: true };
-  if (identity && isResellerReader(identity) && !dotAccount && READ_METHODS.has(method)) {
+  if (who.some((i) => i.isResellerAdmin) && !dotAccount) return { allowed: true, owner: true };
+  if (who.some(isResellerReader) && !dotAccount && READ_METHODS.has(method)) {
     return { allowed: true, owner: false };
   }
   // The account_quotas middleware in Swift: everyone else is refused, owners included.
@@ -65,8 +74,10 @@ export function authorize(req: AuthorizeRequest): AuthorizeResult {
 
   // Account admins own everything in their account except creating or deleting it.
   const accountLevelCreateOrDelete = req.container === undefined && (method === 'PUT' || method === 'DELETE');
-  if (identity?.isAdmin && identity.storageAccount === req.account && !accountLevelCreateOrDelete) {
-    return { allowed: true, owner: true };
+  if (who.some((i) => i.isAdmin && i.account === bare) && !accountLevelCreateOrDelete) {
+    // SERVICE_x: x's admins own it only with the required group (X-Service-Token), as tempauth.
+    const required = requiredGroupOf(req.account);
+    if (required === undefined || who.some((i) => aclNamesOf(i).includes(required))) return { allowed: true, owner: true };
   }
 
   // CORS preflight carries no credentials; the proxy answers it from container settings.
@@ -80,18 +91,18 @@ export function authorize(req: AuthorizeRequest): AuthorizeResult {
       const objectRead = req.object !== undefined && !req.isListing;
       if (objectRead || groups.includes(LISTINGS_DIRECTIVE)) return { allowed: true, owner: false };
     }
-    if (identity && grants(groups, identity)) return { allowed: true, owner: false };
+    if (identity && grants(groups, who)) return { allowed: true, owner: false };
   }
 
   if (identity) {
     const accountAcl = parseAccountAcl(req.accountAcl);
     if (accountAcl) {
-      if (grants(accountAcl.admin, identity)) return { allowed: true, owner: true };
+      if (grants(accountAcl.admin, who)) return { allowed: true, owner: true };
       // read-write covers containers and objects, but only reads of the account itself.
-      if (grants(accountAcl.readWrite, identity) && (req.container !== undefined || READ_METHODS.has(method))) {
+      if (grants(accountAcl.readWrite, who) && (req.container !== undefined || READ_METHODS.has(method))) {
         return { allowed: true, owner: false };
       }
-      if (grants(accountAcl.readOnly, identity) && READ_METHODS.has(method)) return { allowed: true, owner: false };
+      if (grants(accountAcl.readOnly, who) && READ_METHODS.has(method)) return { allowed: true, owner: false };
     }
   }
 
@@ -111,15 +122,18 @@ function applicableAcl(req: AuthorizeRequest, method: string): { kind: 'read' | 
 }
 
 /**
- * Whether any ACL entry names this identity. Besides tempauth's exact names (account,
- * "account:user", groups, "AUTH_account" for admins) the keystoneauth wildcards
- * "account:*", "*:user" and "*:*" are honoured; a bare "*" is not a wildcard in Swift.
+ * Whether any ACL entry names one of these identities (the user and, if any, the
+ * service token's user). Besides tempauth's exact names (account, "account:user",
+ * groups, "AUTH_account" for admins) the keystoneauth wildcards "account:*", "*:user"
+ * and "*:*" are honoured; a bare "*" is not a wildcard in Swift.
  */
-function grants(entries: readonly string[], identity: Identity): boolean {
-  if (entries.length === 0) return false;
-  const names = new Set(aclNamesOf(identity));
-  names.add(`${identity.account}:*`);
-  names.add(`*:${identity.user}`);
-  names.add('*:*');
+function grants(entries: readonly string[], identities: readonly Identity[]): boolean {
+  if (entries.length === 0 || identities.length === 0) return false;
+  const names = new Set<string>(['*:*']);
+  for (const identity of identities) {
+    for (const name of aclNamesOf(identity)) names.add(name);
+    names.add(`${identity.account}:*`);
+    names.add(`*:${identity.user}`);
+  }
   return entries.some((entry) => names.has(entry));
 }

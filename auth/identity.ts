@@ -6,6 +6,18 @@ import type { TokenRecord, UserRecord } from '../src/metadata/store.ts';
 
 /** Swift's reseller prefix: the storage account of bare account `x` is `AUTH_x`. */
 export const RESELLER_PREFIX = 'AUTH_';
+/**
+ * tempauth's second reseller prefix (`reseller_prefix = AUTH, SERVICE`): `SERVICE_x` is
+ * account x's service account, which its admins reach only together with an
+ * X-Service-Token of a user in SERVICE_GROUP (`SERVICE_require_group = service`).
+ */
+export const SERVICE_PREFIX = 'SERVICE_';
+/** The group an X-Service-Token's user must be in for `SERVICE_` accounts. */
+export const SERVICE_GROUP = 'service';
+/** Every prefix tempauth is the definitive auth for, as `_non_empty_reseller_prefixes`. */
+export const RESELLER_PREFIXES: readonly string[] = [RESELLER_PREFIX, SERVICE_PREFIX];
+/** tempauth's `<PREFIX>_require_group` per prefix; AUTH_ requires none. */
+const REQUIRED_GROUP: Readonly<Record<string, string>> = { [SERVICE_PREFIX]: SERVICE_GROUP };
 /** Full control of the user's own account (tempauth `.admin`). */
 export const ADMIN_GROUP = '.admin';
 /** Full control of every `AUTH_` account (tempauth `.reseller_admin`). */
@@ -32,10 +44,22 @@ export function storageAccountOf(account: string): string {
   return RESELLER_PREFIX + account;
 }
 
-/** "AUTH_test" → "test"; undefined for names outside the reseller prefix. */
+/** tempauth's `_get_account_prefix`: "AUTH_" or "SERVICE_"; undefined outside the reseller prefixes. */
+export function accountPrefixOf(storageAccount: string): string | undefined {
+  return RESELLER_PREFIXES.find((prefix) => storageAccount.startsWith(prefix));
+}
+
+/** "AUTH_test" / "SERVICE_test" → "test"; undefined for names outside the reseller prefixes. */
 export function bareAccountOf(storageAccount: string): string | undefined {
-  if (!storageAccount.startsWith(RESELLER_PREFIX) || storageAccount.length === RESELLER_PREFIX.length) return undefined;
-  return storageAccount.slice(RESELLER_PREFIX.length);
+  const prefix = accountPrefixOf(storageAccount);
+  if (prefix === undefined || storageAccount.length === prefix.length) return undefined;
+  return storageAccount.slice(prefix.length);
+}
+
+/** The group a request to this account must also carry (tempauth `require_group`), if any. */
+export function requiredGroupOf(storageAccount: string): string | undefined {
+  const prefix = accountPrefixOf(storageAccount);
+  return prefix === undefined ? undefined : REQUIRED_GROUP[prefix];
 }
 
 export function makeIdentity(source: Pick<UserRecord | TokenRecord, 'account' | 'user' | 'groups'>): Identity {
@@ -55,13 +79,13 @@ export function isResellerReader(identity: Identity): boolean {
 
 /**
  * The names an ACL entry can grant this identity, as tempauth computes them: the bare
- * account, "account:user", the user's groups, and for admins the storage account
- * instead of ".admin".
+ * account, "account:user", the user's groups, and for admins the account under every
+ * reseller prefix ("AUTH_test", "SERVICE_test") instead of ".admin".
  */
 export function aclNamesOf(identity: Identity): string[] {
   const names = [identity.account, `${identity.account}:${identity.user}`];
   for (const group of identity.groups) if (group !== ADMIN_GROUP) names.push(group);
-  if (identity.isAdmin) names.push(identity.storageAccount);
+  if (identity.isAdmin) for (const prefix of RESELLER_PREFIXES) names.push(prefix + identity.account);
   return names;
 }
 

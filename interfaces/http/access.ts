@@ -23,6 +23,17 @@ export async function authenticate(tokens: TokenService, req: IncomingMessage, r
   return identity;
 }
 
+/**
+ * The identity behind X-Service-Token, if any and valid. As tempauth, an unknown or
+ * expired service token is not an error: its groups simply do not join the user's.
+ */
+export async function authenticateService(tokens: TokenService, req: IncomingMessage): Promise<Identity | undefined> {
+  const raw = req.headers['x-service-token'];
+  const token = Array.isArray(raw) ? raw[0] : raw;
+  if (!token) return undefined;
+  return tokens.validate(token);
+}
+
 export interface AccessOptions {
   /** The method authorization sees (COPY's halves are GET and PUT). */
   method?: string;
@@ -48,7 +59,12 @@ export async function requireAccess(ctx: Ctx, opts: AccessOptions = {}): Promise
     account,
     isListing: opts.isListing ?? (container !== undefined && object === undefined),
   };
-  if (ctx.identity) base.identity = ctx.identity;
+  if (ctx.identity) {
+    base.identity = ctx.identity;
+    // tempauth reads X-Service-Token only alongside a valid user token.
+    const service = await authenticateService(ctx.deps.tokens, ctx.req);
+    if (service) base.serviceIdentity = service;
+  }
   if (container !== undefined) base.container = container;
   if (object !== undefined) base.object = object;
   const referer = ctx.req.headers.referer;

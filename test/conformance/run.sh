@@ -31,7 +31,7 @@ if [ "$#" -eq 0 ]; then
   set -- test/functional/tests.py test/functional/test_account.py \
          test/functional/test_container.py test/functional/test_object.py
 fi
-OUT="$(SWIFT_AUTH_PORT="$PORT" SWIFT_STORAGE_DOMAIN="" SWIFT_SERVICE_PREFIX="" "$RUNNER" "$@")"
+OUT="$(SWIFT_AUTH_PORT="$PORT" SWIFT_STORAGE_DOMAIN="" "$RUNNER" "$@")"
 rc=$?
 echo "$OUT" | tail -n 1
 exit $rc
