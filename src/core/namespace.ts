@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import type { BlobStore, BlobWriteResult, ByteRange } from '../../storage-backends/blob-store.ts';
 import type { MetadataStore, ObjectChange } from '../metadata/store.ts';
 import { ABSENT, type ReadCache } from '../cache/read-cache.ts';
+import { dropEmpty } from '../metadata/records.ts';
 import type { ChangeEvent, ChangeFeed } from './change-feed.ts';
 import type { Constraints } from './constraints.ts';
 import { ErrorCodes, errors, isSwiftgateError } from './errors.ts';
@@ -739,8 +740,3 @@ function intMeta(v: string | undefined): number | undefined {
   return Number(v);
 }
 
-function dropEmpty(meta: Metadata | undefined): Metadata {
-  const out: Metadata = {};
-  for (const [k, v] of Object.entries(meta ?? {})) if (v !== '') out[k] = v;
-  return out;
-}

@@ -20,6 +20,7 @@ import type {
 } from '../core/types.ts';
 import { type BatchOp, GroupCommitter, KeyedMutex } from './group-commit.ts';
 import { keys } from './keys.ts';
+import { applyPatch, dropEmpty, newAccount, newContainer } from './records.ts';
 import { type OrderedCursor, type ScanRange, scanListing } from './listing-scan.ts';
 import type {
   AccountUpdate,
@@ -38,16 +39,6 @@ export interface LevelStoreOptions {
   sync?: boolean;
 }
 
-export function applyPatch(current: Metadata, patch: MetadataPatch | undefined): Metadata {
-  if (!patch) return current;
-  const next: Metadata = patch.replace ? {} : { ...current };
-  for (const name of patch.remove ?? []) delete next[name];
-  for (const [k, v] of Object.entries(patch.set ?? {})) {
-    if (v === '') delete next[k];
-    else next[k] = v;
-  }
-  return next;
-}
 
 export class LevelMetadataStore implements MetadataStore {
   private readonly writer: GroupCommitter;
@@ -95,7 +86,7 @@ export class LevelMetadataStore implements MetadataStore {
         if (init) ops.push({ type: 'put', key: keys.account(account), value: record });
         result = { created: false, record };
       } else {
-        const record = newAccount(account, timestamp, init);
+        const record = newAccount(account, timestamp, applyPatch({}, init?.meta), applyPatch({}, init?.sysmeta));
         ops.push({ type: 'put', key: keys.account(account), value: record });
         result = { created: true, record };
       }
@@ -164,19 +155,7 @@ export class LevelMetadataStore implements MetadataStore {
         return ops;
       }
       const acct = (await this.writer.read<AccountRecord>(keys.account(account))) ?? newAccount(account, timestamp);
-      const record: ContainerRecord = {
-        account,
-        name: container,
-        createdAt: timestamp,
-        putTimestamp: timestamp,
-        meta: dropEmpty(init?.meta),
-        sysmeta: dropEmpty(init?.sysmeta),
-        readAcl: init?.readAcl ?? '',
-        writeAcl: init?.writeAcl ?? '',
-        policy: init?.policy ?? 'default',
-        objectCount: 0,
-        bytesUsed: 0,
-      };
+      const record = newContainer(account, container, timestamp, init);
       ops.push({ type: 'put', key: keys.container(account, container), value: record });
       ops.push({ type: 'put', key: keys.account(account), value: { ...acct, containerCount: acct.containerCount + 1 } });
       result = { created: true, record };
@@ -565,21 +544,4 @@ export class LevelMetadataStore implements MetadataStore {
   }
 }
 
-function newAccount(account: string, timestamp: string, init?: AccountUpdate): AccountRecord {
-  return {
-    name: account,
-    createdAt: timestamp,
-    putTimestamp: timestamp,
-    meta: applyPatch({}, init?.meta),
-    sysmeta: applyPatch({}, init?.sysmeta),
-    containerCount: 0,
-    objectCount: 0,
-    bytesUsed: 0,
-  };
-}
 
-function dropEmpty(meta: Metadata | undefined): Metadata {
-  const out: Metadata = {};
-  for (const [k, v] of Object.entries(meta ?? {})) if (v !== '') out[k] = v;
-  return out;
-}

@@ -32,7 +32,7 @@ import type {
   ObjectListing,
   ObjectRecord,
 } from '../../core/types.ts';
-import { applyPatch } from '../level-store.ts';
+import { applyPatch, dropEmpty, newAccount, newContainer } from '../records.ts';
 import { scanListing } from '../listing-scan.ts';
 import type {
   AccountUpdate,
@@ -242,19 +242,7 @@ export class PostgresMetadataStore implements MetadataStore {
         const ins = await this.q(c, this.sql.insertAccount, [account, timestamp, '{}', '{}']);
         if (!ins.rowCount) throw new RetryTransaction('account appeared');
       }
-      const record: ContainerRecord = {
-        account,
-        name: container,
-        createdAt: timestamp,
-        putTimestamp: timestamp,
-        meta: dropEmpty(init?.meta),
-        sysmeta: dropEmpty(init?.sysmeta),
-        readAcl: init?.readAcl ?? '',
-        writeAcl: init?.writeAcl ?? '',
-        policy: init?.policy ?? 'default',
-        objectCount: 0,
-        bytesUsed: 0,
-      };
+      const record = newContainer(account, container, timestamp, init);
       const ins = await this.q(c, this.sql.insertContainer, [
         account,
         container,
@@ -601,9 +589,6 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 }
 
-function newAccount(account: string, timestamp: string, meta: Metadata, sysmeta: Metadata): AccountRecord {
-  return { name: account, createdAt: timestamp, putTimestamp: timestamp, meta, sysmeta, containerCount: 0, objectCount: 0, bytesUsed: 0 };
-}
 
 /**
  * Without a delimiter every row in range is listed, so fetch the page at once; with one,
@@ -615,11 +600,6 @@ function batchSizes(q: ListQuery): BatchSizes {
   return delimited ? { first: Math.min(limit, 16), max: Math.min(limit, 1000) } : { first: Math.min(limit, 1000), max: 1000 };
 }
 
-function dropEmpty(meta: Metadata | undefined): Metadata {
-  const out: Metadata = {};
-  for (const [k, v] of Object.entries(meta ?? {})) if (v !== '') out[k] = v;
-  return out;
-}
 
 function describe(o: PostgresStoreOptions): string {
   if (o.connectionString) {
