@@ -13,6 +13,7 @@ import { type Config, workerCount } from './config.ts';
 import { type Core, openCore, paths } from './core.ts';
 import { ensureFirstUser } from './first-run.ts';
 import { MetadataHost } from './rpc/metadata-host.ts';
+import { untilSignal } from './signals.ts';
 import { startUpkeep } from './upkeep.ts';
 
 export interface RunningView {
@@ -189,16 +190,4 @@ async function runWorker(fallback: Config): Promise<void> {
 
 function banner(views: RunningView[]): void {
   for (const v of views) process.stdout.write(`swiftgate ${v.name} on ${v.address}\n`);
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
 }

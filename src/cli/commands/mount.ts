@@ -8,6 +8,7 @@
  */
 import { openCoreForCommand } from '../../core.ts';
 import type { RunningView } from '../../server.ts';
+import { untilSignal } from '../../signals.ts';
 import type { Command, CommandContext } from '../args.ts';
 
 function splitUser(spec: string): { account: string; user: string } | undefined {
@@ -135,16 +136,4 @@ async function runMount(
   ctx.err('unmounting');
   await view.close();
   return 0;
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
 }
