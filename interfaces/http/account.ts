@@ -5,7 +5,7 @@ import { nowTimestamp } from '../../src/core/timestamp.ts';
 import { requireAccess } from './access.ts';
 import { type Ctx, SYSMETA } from './context.ts';
 import { defaultBody, HTML, HttpError, httpErrors } from './errors.ts';
-import { checkMergedMetadata, checkMetadataHeaders, header, metaHeaders, metadataPatch, toPatch } from './headers.ts';
+import { checkMergedMetadata, checkMetadataHeaders, header, metaHeaders, metadataPatch, toPatch, withoutOwnerMeta } from './headers.ts';
 import { listingFormat, renderContainers } from './listing-render.ts';
 import { listQuery } from './listing-query.ts';
 import { type HeaderList, sendBody } from './response.ts';
@@ -34,7 +34,7 @@ export async function handleAccount(ctx: Ctx): Promise<void> {
   }
 }
 
-function accountHeaders(ctx: Ctx, rec: AccountRecord | undefined, owner: boolean): HeaderList {
+function accountHeaders(rec: AccountRecord | undefined, owner: boolean): HeaderList {
   const ts = rec?.createdAt ?? nowTimestamp();
   const h: HeaderList = [
     ['X-Account-Container-Count', String(rec?.containerCount ?? 0)],
@@ -59,17 +59,7 @@ function accountHeaders(ctx: Ctx, rec: AccountRecord | undefined, owner: boolean
     }
     if (rec.sysmeta[SYSMETA.rfcEtags]) h.push(['X-Account-Rfc-Compliant-Etags', rec.sysmeta[SYSMETA.rfcEtags] as string]);
   }
-  void ctx;
   return h;
-}
-
-// Swift's swift_owner_headers: temp-url keys are for owners' eyes only.
-function withoutOwnerMeta(meta: Record<string, string>): Record<string, string> {
-  if (!('temp-url-key' in meta) && !('temp-url-key-2' in meta)) return meta;
-  const out = { ...meta };
-  delete out['temp-url-key'];
-  delete out['temp-url-key-2'];
-  return out;
 }
 
 async function getAccount(ctx: Ctx): Promise<void> {
@@ -77,7 +67,7 @@ async function getAccount(ctx: Ctx): Promise<void> {
   const { owner } = await requireAccess(ctx);
   const format = listingFormat(ctx.query.get('format'), header(ctx.req.headers, 'accept'));
   const rec = await ctx.deps.namespace.getAccount(ctx.account);
-  const h = accountHeaders(ctx, rec, owner);
+  const h = accountHeaders(rec, owner);
   h.push(['Content-Type', `${format}; charset=utf-8`], ['Accept-Ranges', 'bytes']);
   if (!ctx.query.has('format')) h.push(['Vary', 'Accept']);
   if (ctx.method === 'HEAD') {
@@ -127,7 +117,7 @@ async function postAccount(ctx: Ctx): Promise<void> {
   const existing = await ctx.deps.namespace.getAccount(ctx.account);
   if (existing) checkMergedMetadata(existing.meta, update.meta.set ?? {}, update.meta.remove ?? [], ctx.deps.namespace.constraints);
   const rec = await ctx.deps.namespace.updateAccount(ctx.account, update);
-  const h = accountHeaders(ctx, rec, owner);
+  const h = accountHeaders(rec, owner);
   h.push(['Content-Type', HTML]);
   sendBody(ctx.res, ctx.transId, 204, h);
 }

@@ -2,9 +2,9 @@
 import { cleanAcl } from '../../auth/acl.ts';
 import type { ContainerRecord } from '../../src/core/types.ts';
 import { requireAccess } from './access.ts';
-import type { Ctx } from './context.ts';
+import { type Ctx, SYSMETA } from './context.ts';
 import { defaultBody, HTML, HttpError, httpErrors } from './errors.ts';
-import { checkMergedMetadata, checkMetadataHeaders, header, metaHeaders, metadataPatch } from './headers.ts';
+import { checkMergedMetadata, checkMetadataHeaders, header, metaHeaders, metadataPatch, withoutOwnerMeta } from './headers.ts';
 import { listQuery } from './listing-query.ts';
 import { listingFormat, renderObjects } from './listing-render.ts';
 import { type HeaderList, headerValue, sendBody } from './response.ts';
@@ -60,17 +60,9 @@ function containerHeaders(rec: ContainerRecord, owner: boolean): HeaderList {
       if (v) h.push([name, headerValue(v)]);
     }
   }
-  const rfc = rec.sysmeta['rfc-compliant-etags'];
+  const rfc = rec.sysmeta[SYSMETA.rfcEtags];
   if (rfc) h.push(['X-Container-Rfc-Compliant-Etags', rfc]);
   return h;
-}
-
-function withoutOwnerMeta(meta: Record<string, string>): Record<string, string> {
-  if (!('temp-url-key' in meta) && !('temp-url-key-2' in meta)) return meta;
-  const out = { ...meta };
-  delete out['temp-url-key'];
-  delete out['temp-url-key-2'];
-  return out;
 }
 
 async function getContainer(ctx: Ctx): Promise<void> {

@@ -152,3 +152,12 @@ export function checkMergedMetadata(existing: Metadata, set: Metadata, remove: s
   if (count > c.max_meta_count) throw new HttpError(400, `Too many metadata items; max ${c.max_meta_count}`);
   if (size > c.max_meta_overall_size) throw new HttpError(400, `Total metadata too large; max ${c.max_meta_overall_size}`);
 }
+
+/** Swift's swift_owner_headers: temp-url keys are for owners' eyes only. */
+export function withoutOwnerMeta(meta: Metadata): Metadata {
+  if (!('temp-url-key' in meta) && !('temp-url-key-2' in meta)) return meta;
+  const out = { ...meta };
+  delete out['temp-url-key'];
+  delete out['temp-url-key-2'];
+  return out;
+}
