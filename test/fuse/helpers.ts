@@ -107,3 +107,23 @@ export async function ok(cmd: string, opts: { cwd?: string; timeoutMs?: number }
 export function q(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/** A small tree for the tool tests: nesting, an empty dir, a symlink, odd names and modes. */
+export async function makeToolTree(tree: string): Promise<void> {
+  await ok(
+    [
+      `mkdir -p ${q(tree)}/a/b/c ${q(tree)}/empty ${q(tree)}/'sp ace'`,
+      `cd ${q(tree)}`,
+      'for i in $(seq 1 30); do head -c $((i * 997)) /dev/urandom > a/f$i.bin; done',
+      'echo deep > a/b/c/deep.txt',
+      "echo 'x' > 'sp ace/é.txt'",
+      'head -c 300000 /dev/urandom > big.bin',
+      'ln -s a/b/c/deep.txt link',
+      'chmod 600 a/f1.bin && chmod 755 a/f2.bin',
+      "touch -d '2001-02-03 04:05:06' a/b/c/deep.txt",
+      // rsync sets a symlink's time only when the seconds differ: a link made in the
+      // same second as its copy would otherwise keep the copy's creation time.
+      "touch -h -d '2002-03-04 05:06:07.5' link",
+    ].join(' && '),
+  );
+}

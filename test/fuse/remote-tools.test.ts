@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fuseSkipReason, ok, q, sh } from './helpers.ts';
+import { fuseSkipReason, makeToolTree, ok, q, sh } from './helpers.ts';
 import { R_ACCOUNT, R_CONTAINER, type RemoteMounted, mountRemoteForTest } from './remote-helpers.ts';
 
 const skip = fuseSkipReason();
@@ -18,22 +18,7 @@ describe.skipIf(skip !== undefined)('fuse remote mount: tools', () => {
   beforeAll(async () => {
     m = await mountRemoteForTest();
     tree = `${m.scratch}/tree`;
-    await ok(
-      [
-        `mkdir -p ${q(tree)}/a/b/c ${q(tree)}/empty ${q(tree)}/'sp ace'`,
-        `cd ${q(tree)}`,
-        'for i in $(seq 1 30); do head -c $((i * 997)) /dev/urandom > a/f$i.bin; done',
-        'echo deep > a/b/c/deep.txt',
-        "echo 'x' > 'sp ace/é.txt'",
-        'head -c 300000 /dev/urandom > big.bin',
-        'ln -s a/b/c/deep.txt link',
-        'chmod 600 a/f1.bin && chmod 755 a/f2.bin',
-        "touch -d '2001-02-03 04:05:06' a/b/c/deep.txt",
-        // rsync sets a symlink's time only when the seconds differ: a link made in the
-        // same second as its copy would otherwise keep the copy's creation time.
-        "touch -h -d '2002-03-04 05:06:07.5' link",
-      ].join(' && '),
-    );
+    await makeToolTree(tree);
   });
   afterAll(async () => {
     await m?.close();
