@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives as real peers: Swift clients
-# (python3-swiftclient, rclone), FTP clients (lftp, curl), FUSE (fuse3 + libfuse2 —
+# (python3-swiftclient, rclone), PyYAML (the compose file test), FTP clients (lftp, curl), FUSE (fuse3 + libfuse2 —
 # never Debian's `fuse`, which conflicts with fuse3), PostgreSQL, nginx, load tools.
 # Idempotent; needs root (or sudo).
 set -euo pipefail
-PKGS="python3-swiftclient rclone lftp curl openssl fuse3 libfuse2 rsync git postgresql nginx-light wrk hey vsftpd"
+PKGS="python3-swiftclient python3-yaml rclone lftp curl openssl fuse3 libfuse2 rsync git postgresql nginx-light wrk hey vsftpd"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, nginxConfig } from './cluster.ts';
@@ -29,14 +29,18 @@ interface Compose {
 
 const ok = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 
+const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
 /** The file as the best available parser sees it, and which one that was. */
 function parseCompose(): { doc: Compose | undefined; how: string } {
   if (ok('docker', ['compose', 'version'])) {
     const json = execFileSync('docker', ['compose', '-f', composeFile, 'config', '--format', 'json'], { cwd: REPO, encoding: 'utf8' });
     return { doc: JSON.parse(json) as Compose, how: 'docker compose config' };
   }
-  if (ok('python3', ['-c', 'import yaml'])) {
-    const json = execFileSync('python3', ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', composeFile], { encoding: 'utf8' });
+  // Debian's python3 with python3-yaml (scripts/install-test-deps.sh installs it); a
+  // python3 earlier on PATH (pyenv) may lack PyYAML.
+  if (ok(PY, ['-c', 'import yaml'])) {
+    const json = execFileSync(PY, ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', composeFile], { encoding: 'utf8' });
     return { doc: JSON.parse(json) as Compose, how: 'PyYAML' };
   }
   return { doc: undefined, how: 'line checks' };
