@@ -101,7 +101,8 @@ export class LocalDiskBlobStore implements BlobStore {
 
     // Scoped to this call (unlike stream.addAbortSignal): destroying the source makes the loop throw.
     const onAbort = (): void => {
-      source.destroy(errors.uploadAborted('upload aborted by the caller'));
+      // An ended source has no listener left: its error would surface as an uncaught one.
+      if (!source.readableEnded) source.destroy(errors.uploadAborted('upload aborted by the caller'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {

@@ -183,7 +183,8 @@ export class S3BlobStore implements BlobStore {
       if (!body.destroyed) body.destroy(failure);
     };
     const onAbort = (): void => {
-      source.destroy(errors.uploadAborted('upload aborted by the caller'));
+      // An ended source has no listener left: its error would surface as an uncaught one.
+      if (!source.readableEnded) source.destroy(errors.uploadAborted('upload aborted by the caller'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     this.active.add(key);

@@ -250,6 +250,8 @@ export class Session {
     sock.on('error', () => undefined); // resets are normal; 'close' follows
     sock.on('end', () => {
       this.peerGone = true;
+      // A client that hangs up without QUIT abandons its transfer; an upload must not commit.
+      if (!this.quitRequested) this.transfer?.abort();
     });
     sock.on('close', () => {
       this.peerGone = true;

@@ -278,6 +278,9 @@ export class Namespace {
     });
     try {
       if (opts.expectedSize === undefined) await this.checkQuota(account, cont, blob.size, 1);
+      // The caller may have given up while the blob was being made durable (e.g. an FTP
+      // client killed right after its data connection ended): the last moment to say no.
+      if (opts.signal?.aborted) throw errors.uploadAborted('the upload was abandoned before it was committed');
     } catch (err) {
       await this.discardBlob(blob.blobId);
       throw err;

@@ -633,6 +633,18 @@ for (const variant of ['bare', 'with read cache'] as const) {
         expect(await w.ns.listObjects(A, 'c1', { limit: 10 })).toEqual([]);
         await expectNoStrayBlobs(w);
       });
+
+      it('an upload abandoned after its last byte, before the commit, is not committed', async () => {
+        for (const size of [100, 300_000]) {
+          // The caller gives up the moment the source ends (an FTP client killed mid-STOR).
+          const ac = new AbortController();
+          const body = source(Buffer.alloc(size, 1));
+          body.once('end', () => ac.abort());
+          await expectCode(w.ns.putObject(A, 'c1', `late-${size}`, body, { contentType: 't', signal: ac.signal }), ErrorCodes.UPLOAD_ABORTED);
+        }
+        expect(await w.ns.listObjects(A, 'c1', { limit: 10 })).toEqual([]);
+        await expectNoStrayBlobs(w);
+      });
     });
   });
 }
