@@ -34,7 +34,7 @@ export class GroupCommitter {
   async read<T>(key: string): Promise<T | undefined> {
     const o = this.overlay.get(key);
     if (o) return o.value === null ? undefined : (o.value as T);
-    return (await this.db.get(key)) as T | undefined;
+    return (this.db.getSync(key)) as T | undefined;
   }
 
   /** Queues ops (visible to `read` at once); resolves when they are durable. */

@@ -73,7 +73,7 @@ export class LevelMetadataStore implements MetadataStore {
   // ------------------------------------------------------------------ accounts
 
   async getAccount(account: string): Promise<AccountRecord | undefined> {
-    return (await this.db.get(keys.account(account))) as AccountRecord | undefined;
+    return (this.db.getSync(keys.account(account))) as AccountRecord | undefined;
   }
 
   async createAccount(account: string, timestamp: string, init?: AccountUpdate): Promise<{ created: boolean; record: AccountRecord }> {
@@ -127,7 +127,7 @@ export class LevelMetadataStore implements MetadataStore {
   // ---------------------------------------------------------------- containers
 
   async getContainer(account: string, container: string): Promise<ContainerRecord | undefined> {
-    return (await this.db.get(keys.container(account, container))) as ContainerRecord | undefined;
+    return (this.db.getSync(keys.container(account, container))) as ContainerRecord | undefined;
   }
 
   async createContainer(
@@ -198,7 +198,7 @@ export class LevelMetadataStore implements MetadataStore {
   // ------------------------------------------------------------------- objects
 
   async getObject(account: string, container: string, name: string): Promise<ObjectRecord | undefined> {
-    return (await this.db.get(keys.object(account, container, name))) as ObjectRecord | undefined;
+    return (this.db.getSync(keys.object(account, container, name))) as ObjectRecord | undefined;
   }
 
   async commitObjects(account: string, container: string, changes: ObjectChange[]): Promise<ObjectCommitResult> {
@@ -326,7 +326,7 @@ export class LevelMetadataStore implements MetadataStore {
   }
 
   async getInlineBlob(blobId: string): Promise<Buffer | undefined> {
-    return (await this.db.get(keys.inline(blobId), { valueEncoding: 'buffer' })) as Buffer | undefined;
+    return (this.db.getSync(keys.inline(blobId), { valueEncoding: 'buffer' })) as Buffer | undefined;
   }
 
   async listExpiredObjects(nowSeconds: number, limit: number) {
@@ -373,7 +373,7 @@ export class LevelMetadataStore implements MetadataStore {
   // ------------------------------------------------------------------ identity
 
   async getUser(account: string, user: string): Promise<UserRecord | undefined> {
-    return (await this.db.get(keys.user(account, user))) as UserRecord | undefined;
+    return (this.db.getSync(keys.user(account, user))) as UserRecord | undefined;
   }
 
   async putUser(record: UserRecord): Promise<void> {
@@ -381,7 +381,7 @@ export class LevelMetadataStore implements MetadataStore {
   }
 
   async deleteUser(account: string, user: string): Promise<boolean> {
-    const existed = (await this.db.get(keys.user(account, user))) !== undefined;
+    const existed = (this.db.getSync(keys.user(account, user))) !== undefined;
     await this.db.del(keys.user(account, user), { sync: true });
     return existed;
   }
@@ -397,7 +397,7 @@ export class LevelMetadataStore implements MetadataStore {
   }
 
   async getToken(tokenHash: string): Promise<TokenRecord | undefined> {
-    return (await this.db.get(keys.token(tokenHash))) as TokenRecord | undefined;
+    return (this.db.getSync(keys.token(tokenHash))) as TokenRecord | undefined;
   }
 
   async deleteToken(tokenHash: string): Promise<void> {
@@ -424,7 +424,7 @@ export class LevelMetadataStore implements MetadataStore {
 
   async claimDomain(record: DomainRecord): Promise<void> {
     await this.identityLocks.run(`domain:${record.domain}`, async () => {
-      const existing = (await this.db.get(keys.domain(record.domain))) as DomainRecord | undefined;
+      const existing = (this.db.getSync(keys.domain(record.domain))) as DomainRecord | undefined;
       if (existing && existing.account !== record.account)
         throw errors.conflict(`domain ${record.domain} belongs to another account`);
       await this.db.put(keys.domain(record.domain), record, { sync: true });
@@ -432,7 +432,7 @@ export class LevelMetadataStore implements MetadataStore {
   }
 
   async getDomain(domain: string): Promise<DomainRecord | undefined> {
-    return (await this.db.get(keys.domain(domain))) as DomainRecord | undefined;
+    return (this.db.getSync(keys.domain(domain))) as DomainRecord | undefined;
   }
 
   async listDomains(account?: string): Promise<DomainRecord[]> {
@@ -445,7 +445,7 @@ export class LevelMetadataStore implements MetadataStore {
   }
 
   async removeDomain(domain: string): Promise<boolean> {
-    const existed = (await this.db.get(keys.domain(domain))) !== undefined;
+    const existed = (this.db.getSync(keys.domain(domain))) !== undefined;
     await this.db.del(keys.domain(domain), { sync: true });
     return existed;
   }
