@@ -3,6 +3,7 @@ import { cleanAccountAcl } from '../../auth/account-acl.ts';
 import type { AccountRecord } from '../../src/core/types.ts';
 import { nowTimestamp } from '../../src/core/timestamp.ts';
 import { requireAccess } from './access.ts';
+import { handleChangeStream, isChangeStreamRequest } from './changes.ts';
 import { type Ctx, SYSMETA } from './context.ts';
 import { defaultBody, HTML, HttpError, httpErrors } from './errors.ts';
 import { checkMergedMetadata, checkMetadataHeaders, header, metaHeaders, metadataPatch, toPatch, withoutOwnerMeta } from './headers.ts';
@@ -22,7 +23,8 @@ export async function handleAccount(ctx: Ctx): Promise<void> {
   switch (ctx.method) {
     case 'HEAD':
     case 'GET':
-      return getAccount(ctx);
+      // ?changes: the long-lived change stream of remote mounts (changes.ts).
+      return isChangeStreamRequest(ctx) ? handleChangeStream(ctx) : getAccount(ctx);
     case 'POST':
       return postAccount(ctx);
     case 'PUT':

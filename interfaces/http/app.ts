@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { authPath, handleAuth } from './auth-routes.ts';
 import { clientErrorHandler } from './client-errors.ts';
+import { endChangeStreams } from './changes.ts';
 import type { HttpDeps } from './context.ts';
 import { HTML, defaultBody } from './errors.ts';
 import { infoDocument } from './info.ts';
@@ -48,6 +49,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
   // Custom domains, storage-domain names and staticweb are answered before fastify routes.
   installPublicViews(app, deps);
+  // Change streams never end by themselves: end them, or server.close() would wait forever.
+  app.addHook('preClose', async () => endChangeStreams(deps));
 
   const originalUrl = (raw: { url?: string; originalUrl?: string }): string => raw.originalUrl ?? raw.url ?? '/';
 
