@@ -4,7 +4,8 @@
  * Swift endpoint over HTTP (remote/). Both run the same operations over a MountBackend.
  * The kernel's attribute and entry caches are off by default (timeouts 0); repeats within
  * a syscall are answered by a lookup cache that the backend's change reports keep exact
- * (local) or fresh within --cache-ttl (remote).
+ * (local; remote on a swiftgate endpoint, whose change stream pushes them) or fresh
+ * within --cache-ttl (remote otherwise).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
@@ -57,11 +58,12 @@ export async function mountLocal(core: Core, mountpoint: string, config: Config,
 }
 
 /**
- * Remote mode: an account of a Swift endpoint (swiftgate or any Swift) over HTTP. Only
- * this mount's own changes invalidate its cache; others show within the cache TTL.
+ * Remote mode: an account of a Swift endpoint (swiftgate or any Swift) over HTTP. This
+ * mount's own changes invalidate its cache at once, a swiftgate endpoint pushes everyone
+ * else's (unless `remote.push` is false); otherwise they show within the cache TTL.
  */
 export async function mountRemote(mountpoint: string, remote: RemoteOptions, opts: MountOptions = {}): Promise<RunningView> {
-  const backend = await RemoteBackend.connect(remote);
+  const backend = await RemoteBackend.connect({ log: opts.log ?? defaultLog, ...remote });
   try {
     if (opts.container !== undefined && !(await backend.getContainer(opts.container))) throw new Error(`container ${opts.container} does not exist at ${backend.describe}`);
     return await mountBackend(backend, mountpoint, join(tmpdir(), 'swiftgate-fuse-spool'), {

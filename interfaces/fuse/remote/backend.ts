@@ -6,8 +6,9 @@
  * and ETag. Unlike local mode, renames are server-side COPY + DELETE per object: on
  * plain Swift that copies bytes, and a directory rename is not atomic (all copies are
  * made before any source is deleted, so a failure leaves both, never neither).
- * Only this mount's own writes are reported to its cache; changes made elsewhere show
- * when cached entries expire (--cache-ttl).
+ * This mount's own writes are reported to its cache at once; changes made elsewhere are
+ * pushed by a swiftgate endpoint over its change stream (remote/push.ts), else they show
+ * when cached entries expire (--cache-ttl, also the safety net while the stream is down).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -28,6 +29,7 @@ import type {
 } from '../backend.ts';
 import { Errno, fsError } from '../errno.ts';
 import { type RemoteAuth, SwiftClient, authUrlOf, header, swiftPath } from './client.ts';
+import { PushInvalidation } from './push.ts';
 import { RangeReader } from './reader.ts';
 
 export interface RemoteOptions {
@@ -45,6 +47,10 @@ export interface RemoteOptions {
   readAheadBytes?: number;
   /** Idle timeout per request, ms (default 30 s). */
   timeoutMs?: number;
+  /** Subscribe to the endpoint's change stream (swiftgate only; default true). */
+  push?: boolean;
+  /** Where the change stream reports connects, losses, and that the endpoint has none. */
+  log?: (msg: string) => void;
 }
 
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
@@ -67,10 +73,16 @@ export class RemoteBackend implements MountBackend {
   readonly client: SwiftClient;
   private readonly readAhead: number;
   private readonly listeners = new Set<ChangeListener>();
+  /** Started with the first subscriber: only a mounted cache needs the events. */
+  readonly push: PushInvalidation | undefined;
 
-  private constructor(client: SwiftClient, readAhead: number) {
+  private constructor(client: SwiftClient, opts: RemoteOptions) {
     this.client = client;
-    this.readAhead = readAhead;
+    this.readAhead = opts.readAheadBytes ?? 1024 * 1024;
+    if (opts.push !== false) {
+      const log = opts.log ?? (() => undefined);
+      this.push = new PushInvalidation({ client, timeoutMs: opts.timeoutMs ?? 30_000, log, onChanges: (changes) => this.emit(changes) });
+    }
   }
 
   static async connect(opts: RemoteOptions): Promise<RemoteBackend> {
@@ -84,7 +96,7 @@ export class RemoteBackend implements MountBackend {
       client.close();
       throw err;
     }
-    return new RemoteBackend(client, opts.readAheadBytes ?? 1024 * 1024);
+    return new RemoteBackend(client, opts);
   }
 
   get describe(): string {
@@ -284,10 +296,12 @@ export class RemoteBackend implements MountBackend {
 
   subscribe(listener: ChangeListener): () => void {
     this.listeners.add(listener);
+    this.push?.start();
     return () => this.listeners.delete(listener);
   }
 
   async close(): Promise<void> {
+    this.push?.close();
     this.client.close();
   }
 

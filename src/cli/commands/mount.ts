@@ -30,7 +30,7 @@ export const mountCommand: Command = {
     'swiftgate mount MOUNTPOINT [--account AUTH_name | --user ACCOUNT:USER] [--container NAME] [--allow-other] ' +
     '[--attr-timeout SECONDS] [--entry-timeout SECONDS] [--debug] [--data DIR] [--config FILE]\n' +
     '       swiftgate mount MOUNTPOINT (--remote URL --user ACCOUNT:USER --key KEY | --token TOKEN --storage-url URL) ' +
-    '[--container NAME] [--cache-ttl SECONDS] [--read-ahead BYTES] [--timeout SECONDS] [--allow-other] [--debug]',
+    '[--container NAME] [--cache-ttl SECONDS] [--no-push] [--read-ahead BYTES] [--timeout SECONDS] [--allow-other] [--debug]',
   options: {
     account: { type: 'string', short: 'a' },
     user: { type: 'string', short: 'u' },
@@ -44,6 +44,7 @@ export const mountCommand: Command = {
     token: { type: 'string' },
     'storage-url': { type: 'string' },
     'cache-ttl': { type: 'string' },
+    'no-push': { type: 'boolean' },
     'read-ahead': { type: 'string' },
     timeout: { type: 'string' },
   },
@@ -75,6 +76,7 @@ export const mountCommand: Command = {
             ...(ttl !== undefined ? { cacheTtlMs: ttl * 1000 } : {}),
             ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
             ...(readAhead !== undefined ? { readAheadBytes: Number(readAhead) } : {}),
+            ...(v['no-push'] === true ? { push: false } : {}),
           },
           {
             ...(str('container') !== undefined ? { container: str('container') } : {}),
