@@ -7,7 +7,7 @@
  *   (bash printf > f), `ls -l` and `find` over them.
  * Every command is bounded (TMO seconds). Env: BIG_MB=200 NSMALL=1000 TMO=300
  * RCLONE=1 (0 skips rclone) REMOTE=1 (0 skips remote mode) ONLY=name,… (run only these
- * of local,rclone,swiftgate,sg-remote) ATTR_TIMEOUT=0 (kernel cache seconds for swiftgate). Run: npm run bench:fuse (as root: drops the page cache
+ * of local,rclone,swiftgate,sg-remote) ATTR_TIMEOUT=N (kernel cache seconds for swiftgate; default: the mount's own default). Run: npm run bench:fuse (as root: drops the page cache
  * before the cold read when it can).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -27,7 +27,7 @@ const wanted = (name: string) => ONLY === undefined || ONLY.has(name);
 const WITH_RCLONE = process.env.RCLONE !== '0' && wanted('rclone');
 const WITH_REMOTE = process.env.REMOTE !== '0' && wanted('sg-remote');
 /** Kernel attr/entry cache seconds for the swiftgate mount (default 0: changes show at once). */
-const ATTR_TIMEOUT = Number(process.env.ATTR_TIMEOUT ?? 0);
+const ATTR_TIMEOUT = process.env.ATTR_TIMEOUT === undefined ? undefined : Number(process.env.ATTR_TIMEOUT);
 
 interface Row {
   metric: string;
@@ -108,7 +108,7 @@ async function withSwiftgate(base: string): Promise<Map<string, number | undefin
   await core.namespace.createAccount('AUTH_bench');
   await core.namespace.createContainer('AUTH_bench', 'bench');
   const mnt = join(base, 'sg-mnt');
-  const view = await mountLocal(core, mnt, config, { account: 'AUTH_bench', container: 'bench', attrTimeout: ATTR_TIMEOUT, entryTimeout: ATTR_TIMEOUT });
+  const view = await mountLocal(core, mnt, config, { account: 'AUTH_bench', container: 'bench', ...(ATTR_TIMEOUT !== undefined ? { attrTimeout: ATTR_TIMEOUT, entryTimeout: ATTR_TIMEOUT } : {}) });
   try {
     return await run(mnt);
   } finally {
@@ -134,7 +134,7 @@ async function withRemote(base: string): Promise<Map<string, number | undefined>
     await gw.core.namespace.createContainer('AUTH_bench', 'bench');
     await mkdir(mnt, { recursive: true });
     const args = ['bin/swiftgate.js', 'mount', mnt, '--remote', gw.httpUrl ?? '', '--user', 'bench:bench', '--key', 'bench', '--container', 'bench'];
-    if (ATTR_TIMEOUT) args.push('--attr-timeout', String(ATTR_TIMEOUT), '--entry-timeout', String(ATTR_TIMEOUT));
+    if (ATTR_TIMEOUT !== undefined) args.push('--attr-timeout', String(ATTR_TIMEOUT), '--entry-timeout', String(ATTR_TIMEOUT));
     child = spawn(process.execPath, args, { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
     if (!(await waitMounted(mnt))) return undefined;
     return await run(mnt);
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   const base = await mkdtemp(join(tmpdir(), 'sg-bench-fuse-'));
   const results = new Map<string, Map<string, number | undefined>>();
   try {
-    process.stderr.write(`bench:fuse BIG_MB=${BIG_MB} NSMALL=${NSMALL} ATTR_TIMEOUT=${ATTR_TIMEOUT} in ${base}\n`);
+    process.stderr.write(`bench:fuse BIG_MB=${BIG_MB} NSMALL=${NSMALL} ATTR_TIMEOUT=${ATTR_TIMEOUT ?? 'default'} in ${base}\n`);
     if (wanted('local')) {
       const local = join(base, 'local');
       await mkdir(local);

@@ -79,7 +79,8 @@ export type MountChange =
   /** `deleted`: the object went away (its implicit parent directories may have too). */
   | { kind: 'object'; container: string; name: string; deleted: boolean };
 
-export type ChangeListener = (changes: readonly MountChange[]) => void;
+/** May return a promise: in local mode the writer is answered only after it settles. */
+export type ChangeListener = (changes: readonly MountChange[]) => void | Promise<void>;
 
 export interface MountBackend {
   readonly mode: 'local' | 'remote';

@@ -20,11 +20,13 @@ import { Filesystem } from './filesystem.ts';
 import { OpenFiles } from './files.ts';
 import type { FuseInstance, FuseOptions } from './fuse-native.d.ts';
 import { LocalBackend } from './local-backend.ts';
+import { KernelCache, fuseDeviceFds } from './kernel-cache.ts';
 import { LookupCache } from './lookup-cache.ts';
 import { loadFuse } from './native.ts';
 import { buildOperations } from './ops.ts';
 import { PathMap } from './paths.ts';
 import { RemoteBackend, type RemoteOptions } from './remote/backend.ts';
+import { OwnChangeTracker, OwnChanges } from './own-changes.ts';
 import { prepareSpoolDir } from './spool.ts';
 
 export { FuseUnavailableError } from './native.ts';
@@ -85,14 +87,33 @@ async function mountBackend(store: MountBackend, mountpoint: string, spoolBase: 
   await mkdir(mnt, { recursive: true });
   const spoolDir = await prepareSpoolDir(spoolBase);
 
+  // Local mode hears of every change before its writer is answered, so the kernel may
+  // cache names and attributes: each change elsewhere invalidates what it made wrong.
+  const kernelDefault = store.mode === 'local' ? LOCAL_KERNEL_CACHE_SECONDS : 0;
+  const attrTimeout = opts.attrTimeout ?? kernelDefault;
+  const entryTimeout = opts.entryTimeout ?? kernelDefault;
+  let kernel: KernelCache | undefined;
+
   const paths = new PathMap(opts.container);
   const cache = new LookupCache({ ttlMs: opts.lookupCacheTtlMs ?? 1000, maxEntries: 20_000 });
-  const files = new OpenFiles(store, paths, spoolDir);
+  const own = new OwnChanges();
+  const tracked = new OwnChangeTracker(store, own);
+  const files = new OpenFiles(tracked, paths, spoolDir);
   const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   // Local lookups are in-process and cheap; remote ones are a round trip each.
-  const fs = new Filesystem({ store, paths, files, cache, owner, prefetchParallel: store.mode === 'remote' ? 16 : 0 });
-  const ops = buildOperations(fs, files, owner, { utimensFixed, log, trace: process.env.SWIFTGATE_FUSE_TRACE === '1' });
-  const unsubscribe = store.subscribe((changes) => cache.onChanges(paths, changes));
+  const fs = new Filesystem({ store: tracked, paths, files, cache, owner, prefetchParallel: store.mode === 'remote' ? 16 : 0 });
+  const ops = buildOperations(fs, files, owner, {
+    utimensFixed,
+    log,
+    trace: process.env.SWIFTGATE_FUSE_TRACE === '1',
+    answered: (path) => kernel?.answered(path),
+  });
+  const exists = async (path: string): Promise<boolean> => (await fs.lookup(path).catch(() => undefined)) !== undefined;
+  const unsubscribe = store.subscribe((changes) => {
+    cache.onChanges(paths, changes);
+    const foreign = kernel ? changes.filter((c) => !own.covers(c)) : [];
+    return kernel && foreign.length > 0 ? kernel.onChanges(paths, foreign, exists) : undefined;
+  });
 
   const fuseOpts: FuseOptions = {
     // fuse-native has no switch for these libfuse options; its fsname value is passed
@@ -102,18 +123,23 @@ async function mountBackend(store: MountBackend, mountpoint: string, spoolBase: 
     autoUnmount: true,
     defaultPermissions: true,
     allowOther: opts.allowOther === true,
-    attrTimeout: String(opts.attrTimeout ?? 0),
-    entryTimeout: String(opts.entryTimeout ?? 0),
+    attrTimeout: String(attrTimeout),
+    entryTimeout: String(entryTimeout),
     debug: opts.debug === true,
     // Metadata answers are quick or failed; data operations may move gigabytes.
     timeout: { default: 30_000, read: 600_000, write: 600_000, flush: false, fsync: false, release: false, truncate: 600_000, ftruncate: 600_000 },
   };
   const fuse = new Fuse(mnt, ops, fuseOpts);
+  let device: number | undefined;
   try {
-    await new Promise<void>((ok, fail) => fuse.mount((err) => (err ? fail(err) : ok())));
+    device = await mountFindingDevice(fuse);
   } catch (err) {
     unsubscribe();
     throw new Error(`cannot mount ${mnt}: ${(err as Error).message}`);
+  }
+  if (attrTimeout > 0 || entryTimeout > 0) {
+    if (device !== undefined) kernel = new KernelCache(mnt, device, Math.max(attrTimeout, entryTimeout), log);
+    else log(`warning: cannot find this mount's /dev/fuse descriptor: changes made elsewhere may show up to ${Math.max(attrTimeout, entryTimeout)} s late`);
   }
   const what = opts.container !== undefined ? `${store.describe}/${opts.container}` : store.describe;
   let closed: Promise<void> | undefined;
@@ -123,6 +149,7 @@ async function mountBackend(store: MountBackend, mountpoint: string, spoolBase: 
     close() {
       closed ??= (async () => {
         unsubscribe();
+        await kernel?.close();
         await files.closeAll(log);
         await unmount(fuse, mnt, log);
         await store.close();
@@ -130,6 +157,23 @@ async function mountBackend(store: MountBackend, mountpoint: string, spoolBase: 
       return closed;
     },
   };
+}
+
+/** Kernel entry/attr timeout of local mounts, seconds (invalidated on every change, see kernel-cache.ts). */
+const LOCAL_KERNEL_CACHE_SECONDS = 10;
+
+let mounting: Promise<unknown> = Promise.resolve();
+
+/** Mounts; returns the mount's /dev/fuse descriptor (mounts of this process take turns, so it is the one new). */
+function mountFindingDevice(fuse: FuseInstance): Promise<number | undefined> {
+  const run = mounting.then(async () => {
+    const before = fuseDeviceFds();
+    await new Promise<void>((ok, fail) => fuse.mount((err) => (err ? fail(err) : ok())));
+    const added = [...fuseDeviceFds()].filter((fd) => !before.has(fd));
+    return added.length === 1 ? added[0] : undefined;
+  });
+  mounting = run.catch(() => undefined);
+  return run;
 }
 
 /**

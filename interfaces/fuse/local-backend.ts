@@ -149,7 +149,7 @@ export class LocalBackend implements MountBackend {
   subscribe(listener: ChangeListener): () => void {
     return this.feed.subscribe((events) => {
       const changes = mountChanges(this.account, events);
-      if (changes.length) listener(changes);
+      return changes.length ? listener(changes) : undefined;
     });
   }
 

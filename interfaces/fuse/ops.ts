@@ -13,6 +13,8 @@ export interface OpsOptions {
   utimensFixed: boolean;
   log: (msg: string) => void;
   trace?: boolean;
+  /** Told of every path whose attributes went to the kernel (it may cache them). */
+  answered?: (path: string) => void;
 }
 
 export function buildOperations(fs: Filesystem, files: OpenFiles, owner: Owner, opts: OpsOptions): FuseOperations {
@@ -52,7 +54,10 @@ export function buildOperations(fs: Filesystem, files: OpenFiles, owner: Owner, 
         'getattr',
         path,
         cb,
-        fs.require(path).then((n) => toStat(n, owner)),
+        fs.require(path).then((n) => {
+          opts.answered?.(path);
+          return toStat(n, owner);
+        }),
       ),
     readdir: (path, cb) => value('readdir', path, cb, fs.readdir(path)),
     open: (path, flags, cb) => value('open', path, cb, files.open(path, flags)),
