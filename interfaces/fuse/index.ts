@@ -2,10 +2,11 @@
  * The FUSE view. Local mode talks to the core in this process, so a change over
  * HTTP/FTP shows in the mount at once and the other way round; remote mode mounts a
  * Swift endpoint over HTTP (remote/). Both run the same operations over a MountBackend.
- * The kernel's attribute and entry caches are off by default (timeouts 0); repeats within
- * a syscall are answered by a lookup cache that the backend's change reports keep exact
- * (local; remote on a swiftgate endpoint, whose change stream pushes them) or fresh
- * within --cache-ttl (remote otherwise).
+ * Local mounts let the kernel cache names and attributes and invalidate them on every
+ * change (kernel-cache.ts); remote ones keep kernel timeouts 0 unless asked. Repeats are
+ * answered by a lookup cache that the backend's change reports keep exact (local; remote
+ * on a swiftgate endpoint, whose change stream pushes them) or fresh within --cache-ttl
+ * (remote otherwise).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';

@@ -1,12 +1,13 @@
 /**
  * What a path is (or that it is absent), remembered briefly. The kernel asks about the
- * same path several times per syscall (lookup, then getattr) because its own caches are
- * off; this answers the repeats. Coherence comes from the backend's changes: in local
+ * same path several times per syscall (lookup, then getattr) whenever its own caches
+ * have expired or were invalidated; this answers the repeats. Coherence comes from the backend's changes: in local
  * mode the change feed reports every commit anywhere (HTTP, FTP, this mount, another
  * process through the metadata host) before the writer is answered, and the TTL only
- * bounds the damage of a feed that could miss events. In remote mode only this mount's
- * own writes are reported and the TTL (--cache-ttl) is how long a change made elsewhere
- * may go unseen. The size bound keeps memory flat on huge trees.
+ * bounds the damage of a feed that could miss events. In remote mode the gateway's change
+ * stream reports changes (a swiftgate endpoint); otherwise only this mount's own writes
+ * are, and the TTL (--cache-ttl) is how long a change made elsewhere may go unseen.
+ * The size bound keeps memory flat on huge trees.
  */
 import type { NodeInfo } from './attrs.ts';
 import type { MountChange } from './backend.ts';
