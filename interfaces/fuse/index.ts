@@ -122,7 +122,9 @@ async function mountBackend(store: MountBackend, mountpoint: string, spoolBase: 
     // atomic_o_trunc (O_TRUNC reaches open, no separate truncate to an empty object).
     fsname: `swiftgate,big_writes,atomic_o_trunc`,
     autoUnmount: true,
-    defaultPermissions: true,
+    // Only needed when others may enter; without it a create no longer makes the kernel
+    // re-ask the directory's attributes (its permission check) for the next path walk.
+    defaultPermissions: opts.allowOther === true,
     allowOther: opts.allowOther === true,
     attrTimeout: String(attrTimeout),
     entryTimeout: String(entryTimeout),
