@@ -30,6 +30,8 @@ const INVAL_ENTRY_BYTES = 16; // struct fuse_notify_inval_entry_out: parent u64,
 const MAX_WAIT_MS = 100;
 /** An answer this recent may still be on its way into the kernel: invalidate again later. */
 const IN_FLIGHT_MS = 20;
+/** Paths remembered at most; past it the kernel's whole cache is dropped (memory stays flat on huge walks). */
+const MAX_SEEN = 200_000;
 
 /** The descriptors of this process open on /dev/fuse (diff before/after mounting to find a mount's). */
 export function fuseDeviceFds(): Set<number> {
@@ -182,6 +184,14 @@ export class KernelCache {
       if (at > cutoff) break; // oldest first
       this.seen.delete(p);
     }
+    if (this.seen.size <= MAX_SEEN) return;
+    // Forgetting a path the kernel may hold would leave it stale: drop the top-level
+    // entries instead (the kernel prunes everything below them) and start over.
+    const top = [...this.seen.keys()].filter((p) => parentPath(p) === '/');
+    this.seen.clear();
+    void this.enqueue(async () => {
+      for (const p of top) await this.invalidate(p);
+    });
   }
 }
 
