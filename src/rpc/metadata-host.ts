@@ -23,6 +23,8 @@ export class MetadataHost {
   private nextEid = 1;
   private server: Server | undefined;
   private unsubscribe: (() => void) | undefined;
+  /** Requests served, by kind ("call:getObject", "publish", …): each one is a client round trip. */
+  readonly requests = new Map<string, number>();
 
   constructor(
     private readonly store: MetadataStore,
@@ -72,6 +74,8 @@ export class MetadataHost {
       default:
         break;
     }
+    const kind = msg.t === 'call' || msg.t === 'iter-open' ? `${msg.t}:${msg.method}` : msg.t;
+    this.requests.set(kind, (this.requests.get(kind) ?? 0) + 1);
     try {
       let value: unknown;
       if (msg.t === 'call') {
