@@ -12,11 +12,8 @@ import type { Readable } from 'node:stream';
 import { dirname, join, resolve } from 'node:path';
 import { errors, isSwiftgateError } from '../src/core/errors.ts';
 import type { BlobStat, BlobStore, BlobWriteOptions, BlobWriteResult, ByteRange } from './blob-store.ts';
+import { acquireMd5Pool, HashingStager, type Md5Pool, releaseMd5Pool } from './md5-pool.ts';
 
-/** Batch incoming chunks into writes of about this size: few syscalls, bounded memory. */
-const WRITE_BATCH_BYTES = 1024 * 1024;
-/** Stay well under IOV_MAX (1024) when a source sends many tiny chunks. */
-const WRITE_BATCH_CHUNKS = 512;
 const READ_HIGH_WATER_MARK = 256 * 1024;
 /** Ids become file names: no dots or slashes, so no `..` and no clash with temp names. */
 const BLOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -36,6 +33,7 @@ export class LocalDiskBlobStore implements BlobStore {
   private readonly activeTemps = new Set<string>();
   private tmpSeq = 0;
   private closed = false;
+  private readonly md5: Md5Pool = acquireMd5Pool();
 
   constructor(opts: LocalDiskOptions) {
     this.root = resolve(opts.root);
@@ -70,34 +68,21 @@ export class LocalDiskBlobStore implements BlobStore {
     const tmpPath = join(this.tmpDir, tmpName);
     this.activeTemps.add(tmpName);
 
-    const hash = createHash('md5');
     let size = 0;
     const state: { handle?: FileHandle } = {}; // an object: TS cannot track closure writes to a let
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
     let renamed = false;
-    // The previous batch's write runs while the next batch is read and hashed (MD5 is the
-    // bottleneck for large blobs); at most one write is in flight and two batches in memory.
-    let inflight: Promise<void> | undefined;
     // The temp file is opened lazily: nothing may be awaited before the loop below starts
     // listening to `source`, or an early 'error' event would go unhandled and crash us.
-    const flush = async (): Promise<FileHandle> => {
-      const h = (state.handle ??= await disk('create temp file', () => open(tmpPath, 'wx')));
-      await inflight;
-      inflight = undefined;
-      if (batchBytes === 0) return h;
-      const bufs = batch;
-      const expected = batchBytes;
-      batch = [];
-      batchBytes = 0;
-      inflight = disk('write', async () => {
+    const handle = async (): Promise<FileHandle> => (state.handle ??= await disk('create temp file', () => open(tmpPath, 'wx')));
+    // Slot-sized writes, one at a time, while a worker hashes the same bytes.
+    const stager = new HashingStager(this.md5, (bytes, position) =>
+      disk('write', async () => {
+        const h = await handle();
         // libuv loops over partial writes itself; a short count means the disk refused.
-        const { bytesWritten } = await h.writev(bufs);
-        if (bytesWritten !== expected) throw errors.internal(`short write to ${tmpPath}`);
-      });
-      inflight.catch(() => {}); // surfaced by the next await, not as an unhandled rejection
-      return h;
-    };
+        const { bytesWritten } = await h.write(bytes, 0, bytes.length, position);
+        if (bytesWritten !== bytes.length) throw errors.internal(`short write to ${tmpPath}`);
+      }),
+    );
 
     // Scoped to this call (unlike stream.addAbortSignal): destroying the source makes the loop throw.
     const onAbort = (): void => {
@@ -121,14 +106,11 @@ export class LocalDiskBlobStore implements BlobStore {
         }
         // No point storing bytes of an upload that is already known to be wrong.
         if (expectedSize !== undefined && size > expectedSize) throw errors.sizeMismatch(expectedSize, size);
-        hash.update(buf);
-        batch.push(buf);
-        batchBytes += buf.length;
-        if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) await flush();
+        await stager.push(buf);
       }
-      await flush();
-      const h = await flush(); // an empty second flush just waits for the last write
       if (expectedSize !== undefined && size !== expectedSize) throw errors.sizeMismatch(expectedSize, size);
+      const etag = await stager.finish();
+      const h = await handle();
       if (signal?.aborted) throw errors.uploadAborted('upload aborted by the caller');
 
       // Crash-safe order: data durable, then the name, then the name's directory.
@@ -138,9 +120,9 @@ export class LocalDiskBlobStore implements BlobStore {
       await this.renameIntoPlace(tmpPath, dir, dest);
       renamed = true;
       await disk('fsync directory', () => fsyncDir(dir));
-      return { blobId, size, etag: hash.digest('hex') };
+      return { blobId, size, etag };
     } catch (err) {
-      await inflight?.catch(() => {});
+      await stager.dispose();
       await state.handle?.close().catch(() => {});
       await unlink(renamed ? dest : tmpPath).catch(() => {});
       throw isSwiftgateError(err) ? err : aborted(err);
@@ -224,8 +206,10 @@ export class LocalDiskBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     this.knownDirs.clear();
+    await releaseMd5Pool();
   }
 
   private assertOpen(): void {
