@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { type AuthorizeRequest, authorize } from '../../auth/authorize.ts';
 import type { Identity } from '../../auth/identity.ts';
 import type { TokenService } from '../../auth/tokens.ts';
-import type { ContainerRecord } from '../../src/core/types.ts';
+import type { ContainerSettings } from '../../src/core/namespace.ts';
 import { type Ctx, SYSMETA } from './context.ts';
 import { HttpError, httpErrors } from './errors.ts';
 
@@ -42,15 +42,17 @@ export interface AccessOptions {
   object?: string;
   isListing?: boolean;
   setsAccountQuota?: boolean;
-  /** Container record already read, if any. */
-  containerRecord?: ContainerRecord | null;
+  /** Container settings already read, if any. */
+  containerRecord?: ContainerSettings | null;
 }
 
 /**
  * Throws 401/403 unless allowed; returns whether the caller is an owner and the
- * container record it had to read (undefined: not read; null: missing).
+ * container settings it had to read (undefined: not read; null: missing). Settings come
+ * from the worker's cache, which container/account events clear before any write of
+ * them is acknowledged, so an ACL change is enforced by every worker at once.
  */
-export async function requireAccess(ctx: Ctx, opts: AccessOptions = {}): Promise<{ owner: boolean; container?: ContainerRecord | null }> {
+export async function requireAccess(ctx: Ctx, opts: AccessOptions = {}): Promise<{ owner: boolean; container?: ContainerSettings | null }> {
   const account = opts.account ?? ctx.account;
   const container = 'container' in opts ? opts.container : ctx.container;
   const object = 'object' in opts ? opts.object : ctx.object;
@@ -75,17 +77,17 @@ export async function requireAccess(ctx: Ctx, opts: AccessOptions = {}): Promise
   if (first.allowed) return { owner: first.owner };
   if (opts.setsAccountQuota) throw deny(ctx, account);
 
-  let rec: ContainerRecord | null | undefined = opts.containerRecord;
+  let rec: ContainerSettings | null | undefined = opts.containerRecord;
   const full: AuthorizeRequest = { ...base };
   if (container !== undefined) {
-    if (rec === undefined) rec = (await ctx.deps.namespace.getContainer(account, container)) ?? null;
+    if (rec === undefined) rec = (await ctx.deps.namespace.getContainerSettings(account, container)) ?? null;
     if (rec) {
       full.readAcl = rec.readAcl;
       full.writeAcl = rec.writeAcl;
     }
   }
   if (ctx.identity) {
-    const acct = await ctx.deps.namespace.getAccount(account);
+    const acct = await ctx.deps.namespace.getAccountSettings(account);
     const acl = acct?.sysmeta[SYSMETA.accountAcl];
     if (acl) full.accountAcl = acl;
   }

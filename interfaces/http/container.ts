@@ -68,7 +68,8 @@ function containerHeaders(rec: ContainerRecord, owner: boolean): HeaderList {
 async function getContainer(ctx: Ctx): Promise<void> {
   const name = containerName(ctx);
   const access = await requireAccess(ctx);
-  const rec = access.container !== undefined ? access.container : await ctx.deps.namespace.getContainer(ctx.account, name);
+  // The access check may have read only settings: the counts come from the record.
+  const rec = access.container === null ? undefined : await ctx.deps.namespace.getContainer(ctx.account, name);
   if (!rec) throw httpErrors.notFound();
   const format = listingFormat(ctx.query.get('format'), header(ctx.req.headers, 'accept'));
   const h = containerHeaders(rec, access.owner);
@@ -144,7 +145,7 @@ async function putContainer(ctx: Ctx): Promise<void> {
   const len = Buffer.byteLength(name);
   if (len > max) throw new HttpError(400, `Container name length of ${len} longer than ${max}`, HTML);
   const policy = header(ctx.req.headers, 'x-storage-policy');
-  const existing = await ctx.deps.namespace.getContainer(ctx.account, name);
+  const existing = await ctx.deps.namespace.getContainerSettings(ctx.account, name);
   if (policy !== undefined && policy.trim() !== '') {
     if (policy.trim().toLowerCase() !== POLICY_NAME.toLowerCase()) throw new HttpError(400, `Invalid X-Storage-Policy '${policy}'`);
   }
@@ -168,7 +169,7 @@ async function postContainer(ctx: Ctx): Promise<void> {
   const name = containerName(ctx);
   const { owner } = await requireAccess(ctx);
   const changes = containerChanges(ctx, owner);
-  const existing = await ctx.deps.namespace.getContainer(ctx.account, name);
+  const existing = await ctx.deps.namespace.getContainerSettings(ctx.account, name);
   if (!existing) throw httpErrors.notFound();
   checkMergedMetadata(existing.meta, changes.meta, changes.remove, ctx.deps.namespace.constraints);
   const update: Parameters<typeof ctx.deps.namespace.updateContainer>[2] = {

@@ -4,7 +4,7 @@
  * responses to requests with an Origin (strict mode: only for allowed origins).
  */
 import type { ServerResponse } from 'node:http';
-import type { ContainerRecord } from '../../src/core/types.ts';
+import type { ContainerSettings } from '../../src/core/namespace.ts';
 import type { Ctx } from './context.ts';
 import { defaultBody, HTML } from './errors.ts';
 import { header } from './headers.ts';
@@ -24,7 +24,7 @@ interface CorsInfo {
   exposeHeaders?: string;
 }
 
-function corsInfo(rec: ContainerRecord | undefined): CorsInfo {
+function corsInfo(rec: ContainerSettings | undefined): CorsInfo {
   const info: CorsInfo = {};
   if (!rec) return info;
   const m = rec.meta;
@@ -51,7 +51,7 @@ export async function handleOptions(ctx: Ctx): Promise<void> {
     sendBody(ctx.res, ctx.transId, 200, [['Content-Type', HTML], ['Allow', allowed.join(', ')]]);
     return;
   }
-  const info = corsInfo(await ctx.deps.namespace.getContainer(ctx.account, ctx.container));
+  const info = corsInfo(await ctx.deps.namespace.getContainerSettings(ctx.account, ctx.container));
   const method = header(ctx.req.headers, 'access-control-request-method');
   if (!originAllowed(info, origin) || method === undefined || !allowed.includes(method)) {
     sendBody(ctx.res, ctx.transId, 401, [['Content-Type', HTML], ['Allow', allowed.join(', ')]], defaultBody(401));
@@ -81,7 +81,7 @@ const BASE_EXPOSE = ['cache-control', 'content-language', 'content-type', 'expir
 export async function prepareCors(ctx: Ctx): Promise<void> {
   const origin = header(ctx.req.headers, 'origin');
   if (!origin || ctx.container === undefined) return;
-  const info = corsInfo(await ctx.deps.namespace.getContainer(ctx.account, ctx.container));
+  const info = corsInfo(await ctx.deps.namespace.getContainerSettings(ctx.account, ctx.container));
   if (STRICT_CORS_MODE && !originAllowed(info, origin)) return;
   setResponseDecorator(ctx.res, (headers: HeaderList, res: ServerResponse) => {
     void res;

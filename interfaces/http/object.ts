@@ -11,7 +11,7 @@ import type { Ctx } from './context.ts';
 import { defaultBody, HTML, HttpError, httpErrors } from './errors.ts';
 import { checkMetadataHeaders, header, metaHeaders, metadataPatch, titleHeader } from './headers.ts';
 import { sendManifest, validateManifestHeader } from './dlo.ts';
-import { applyEtagQuoting } from './etag-quoter.ts';
+import { applyEtagQuoting, etagQuotingEnabled, quoteEtag } from './etag-quoter.ts';
 import { guessContentType } from './mime.ts';
 import { decodeComponent } from './request-context.ts';
 import { contentRange, parseRange, rangesForLength } from './ranges.ts';
@@ -220,7 +220,7 @@ function checkObjectName(ctx: Ctx, name: string): void {
 
 async function requireContainerExists(ctx: Ctx, account: string, container: string, known?: unknown): Promise<void> {
   if (known) return;
-  if (!(await ctx.deps.namespace.getContainer(account, container))) throw httpErrors.notFound();
+  if (!(await ctx.deps.namespace.getContainerSettings(account, container))) throw httpErrors.notFound();
 }
 
 async function putObject(ctx: Ctx): Promise<void> {
@@ -262,6 +262,9 @@ async function putObject(ctx: Ctx): Promise<void> {
   ctx.req.on('close', onClose);
   opts.signal = ac.signal;
   if (h.expect?.toLowerCase() === '100-continue') ctx.res.writeContinue();
+  // Decided while the body uploads, so nothing but the commit stands before the answer.
+  const quoting = etagQuotingEnabled(ctx, ctx.account, container);
+  quoting.catch(() => undefined); // awaited below unless the upload fails first
   let rec: ObjectRecord;
   try {
     rec = await ctx.deps.namespace.putObject(ctx.account, container, object, ctx.req, opts);
@@ -273,7 +276,7 @@ async function putObject(ctx: Ctx): Promise<void> {
     ['Etag', rec.etag],
     ['Last-Modified', httpDate(lastModifiedSeconds(rec))],
   ];
-  await applyEtagQuoting(ctx, out);
+  quoteEtag(out, await quoting);
   sendBody(ctx.res, ctx.transId, 201, out);
 }
 

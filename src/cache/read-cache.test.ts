@@ -52,6 +52,44 @@ describe('ReadCache', () => {
   });
 });
 
+describe('ReadCache settings', () => {
+  const settings = { account: 'A', name: 'c', createdAt: '1', putTimestamp: '1', meta: {}, readAcl: '', writeAcl: '', sysmeta: {}, policy: '' };
+
+  it('survive object writes, and go with any change of their container or account', async () => {
+    const feed = new LocalChangeFeed();
+    const cache = new ReadCache(feed, { maxObjectBytes: 1024, maxTotalBytes: 4096 });
+    const fill = () => {
+      cache.putContainerSettings(cache.settingsGeneration(), 'A', 'c', settings);
+      cache.putAccountSettings(cache.settingsGeneration(), 'A', { name: 'A', createdAt: '1', putTimestamp: '1', meta: {}, sysmeta: {} });
+    };
+    fill();
+    await feed.publish([{ kind: 'object', op: 'put', account: 'A', container: 'c', object: 'o' }]);
+    expect(cache.getContainerSettings('A', 'c')).toEqual(settings);
+    expect(cache.getAccountSettings('A')).not.toBeUndefined();
+    await feed.publish([{ kind: 'container', op: 'update', account: 'A', container: 'c' }]);
+    expect(cache.getContainerSettings('A', 'c')).toBeUndefined();
+    fill();
+    await feed.publish([{ kind: 'account', op: 'update', account: 'A' }]);
+    expect(cache.getAccountSettings('A')).toBeUndefined();
+    expect(cache.getContainerSettings('A', 'c')).toEqual(settings);
+    await feed.publish([{ kind: 'account', op: 'update', account: '*' }]);
+    expect(cache.getContainerSettings('A', 'c')).toBeUndefined();
+  });
+
+  it('drop a fill that raced with a settings change, but not one that raced with object writes', async () => {
+    const feed = new LocalChangeFeed();
+    const cache = new ReadCache(feed, { maxObjectBytes: 1024, maxTotalBytes: 4096 });
+    let gen = cache.settingsGeneration();
+    await feed.publish([{ kind: 'object', op: 'put', account: 'A', container: 'c', object: 'o' }]);
+    cache.putContainerSettings(gen, 'A', 'c', settings);
+    expect(cache.getContainerSettings('A', 'c')).toEqual(settings);
+    gen = cache.settingsGeneration();
+    await feed.publish([{ kind: 'container', op: 'update', account: 'A', container: 'other' }]);
+    cache.putContainerSettings(gen, 'A', 'c', { ...settings, readAcl: 'stale' });
+    expect(cache.getContainerSettings('A', 'c')).toEqual(settings);
+  });
+});
+
 describe('Namespace with a read cache', () => {
   let dir: string;
   let store: LevelMetadataStore;

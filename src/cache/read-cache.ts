@@ -11,9 +11,15 @@
  * A read that started before an invalidation must not refill the cache with what it
  * read: fills carry the generation seen when the read began and are dropped if any
  * invalidation happened since.
+ *
+ * Settings (a container's or account's ACLs, quotas, metadata — the record without its
+ * counts) are kept apart: object writes move counts but never settings, so these
+ * entries survive a stream of uploads and only container/account events drop them. They
+ * have their own generation so a flood of object events cannot starve their fills.
  */
 import type { ChangeEvent, ChangeFeed } from '../core/change-feed.ts';
 import type { AccountRecord, ContainerListing, ContainerRecord, ObjectListing, ObjectRecord } from '../core/types.ts';
+import type { AccountSettings, ContainerSettings } from '../core/namespace.ts';
 import { WeightedLru } from './lru.ts';
 
 export interface ReadCacheOptions {
@@ -38,6 +44,9 @@ export class ReadCache {
   /** Listings, grouped by the container (or account) whose change invalidates them. */
   private readonly listings: WeightedLru<string, Map<string, ObjectListing | ContainerListing>>;
   private readonly bytes: WeightedLru<string, Buffer>;
+  private settingsGen = 0;
+  private readonly containerSettings: WeightedLru<string, ContainerSettings | typeof ABSENT>;
+  private readonly accountSettings: WeightedLru<string, AccountSettings | typeof ABSENT>;
   readonly maxObjectBytes: number;
   private hits = 0;
   private misses = 0;
@@ -50,6 +59,8 @@ export class ReadCache {
     this.accounts = new WeightedLru(records / 10);
     this.listings = new WeightedLru(opts.maxListings ?? 10_000);
     this.bytes = new WeightedLru(opts.maxTotalBytes);
+    this.containerSettings = new WeightedLru(records / 10);
+    this.accountSettings = new WeightedLru(records / 10);
     feed.subscribe((events) => this.invalidate(events));
   }
 
@@ -97,6 +108,25 @@ export class ReadCache {
     if (gen === this.gen) this.listingGroup(a).set(queryKey, listing);
   }
 
+  /** Take before reading settings from the store; pass to `put*Settings`. */
+  settingsGeneration(): number {
+    return this.settingsGen;
+  }
+
+  getContainerSettings(a: string, c: string): Cached<ContainerSettings> {
+    return this.count(this.containerSettings.get(a + SEP + c));
+  }
+  putContainerSettings(gen: number, a: string, c: string, settings: ContainerSettings | undefined): void {
+    if (gen === this.settingsGen) this.containerSettings.set(a + SEP + c, settings ?? ABSENT);
+  }
+
+  getAccountSettings(a: string): Cached<AccountSettings> {
+    return this.count(this.accountSettings.get(a));
+  }
+  putAccountSettings(gen: number, a: string, settings: AccountSettings | undefined): void {
+    if (gen === this.settingsGen) this.accountSettings.set(a, settings ?? ABSENT);
+  }
+
   getBytes(blobId: string): Buffer | undefined {
     return this.bytes.get(blobId);
   }
@@ -107,6 +137,9 @@ export class ReadCache {
   /** Drops everything (e.g. after a missed message on a shared feed). */
   clear(): void {
     this.gen++;
+    this.settingsGen++;
+    this.containerSettings.clear();
+    this.accountSettings.clear();
     this.objects.clear();
     this.containers.clear();
     this.accounts.clear();
@@ -132,6 +165,9 @@ export class ReadCache {
           break;
         case 'container':
           if (e.container === undefined) break;
+          this.settingsGen++;
+          this.containerSettings.delete(a + SEP + e.container);
+          this.accountSettings.delete(a); // creating a container may create its account
           this.containers.delete(a + SEP + e.container);
           this.listings.delete(a + SEP + e.container);
           this.accounts.delete(a);
@@ -139,6 +175,8 @@ export class ReadCache {
           if (e.op === 'delete') this.dropObjectsOf(a + SEP + e.container + SEP);
           break;
         case 'account':
+          this.settingsGen++;
+          this.accountSettings.delete(a);
           this.accounts.delete(a);
           this.listings.delete(a);
           break;

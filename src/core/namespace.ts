@@ -72,6 +72,29 @@ export interface CopyObjectOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A container's settings: its record without the counts (ACLs, quotas, metadata,
+ * policy). Object writes never change them, so they can be cached across uploads.
+ */
+export type ContainerSettings = Omit<ContainerRecord, 'objectCount' | 'bytesUsed'>;
+/** An account's settings: its record without the counts. */
+export type AccountSettings = Omit<AccountRecord, 'containerCount' | 'objectCount' | 'bytesUsed'>;
+
+export function containerSettingsOf(rec: ContainerRecord): ContainerSettings {
+  const { objectCount, bytesUsed, ...settings } = rec;
+  void objectCount;
+  void bytesUsed;
+  return settings;
+}
+
+export function accountSettingsOf(rec: AccountRecord): AccountSettings {
+  const { containerCount, objectCount, bytesUsed, ...settings } = rec;
+  void containerCount;
+  void objectCount;
+  void bytesUsed;
+  return settings;
+}
+
 export interface ObjectRef {
   account: string;
   container: string;
@@ -105,9 +128,30 @@ export class Namespace {
     const hit = cache.getAccount(account);
     if (hit !== undefined) return hit === ABSENT ? undefined : hit;
     const gen = cache.generation();
+    const sgen = cache.settingsGeneration();
     const rec = await this.store.getAccount(account);
     cache.putAccount(gen, account, rec);
+    cache.putAccountSettings(sgen, account, rec && accountSettingsOf(rec));
     return rec;
+  }
+
+  /**
+   * The account's settings (ACL, quota, metadata) without its counts: cached across
+   * object writes, dropped by account and container events only.
+   */
+  async getAccountSettings(account: string): Promise<AccountSettings | undefined> {
+    const cache = this.cache;
+    if (!cache) {
+      const rec = await this.store.getAccount(account);
+      return rec && accountSettingsOf(rec);
+    }
+    const hit = cache.getAccountSettings(account);
+    if (hit !== undefined) return hit === ABSENT ? undefined : hit;
+    const sgen = cache.settingsGeneration();
+    const rec = await this.getAccount(account);
+    const settings = rec && accountSettingsOf(rec);
+    cache.putAccountSettings(sgen, account, settings);
+    return settings;
   }
 
   async createAccount(account: string, init?: AccountUpdate): Promise<{ created: boolean; record: AccountRecord }> {
@@ -151,9 +195,30 @@ export class Namespace {
     const hit = cache.getContainer(account, container);
     if (hit !== undefined) return hit === ABSENT ? undefined : hit;
     const gen = cache.generation();
+    const sgen = cache.settingsGeneration();
     const rec = await this.store.getContainer(account, container);
     cache.putContainer(gen, account, container, rec);
+    cache.putContainerSettings(sgen, account, container, rec && containerSettingsOf(rec));
     return rec;
+  }
+
+  /**
+   * The container's settings (ACLs, quotas, metadata; undefined: no such container)
+   * without its counts: cached across object writes, dropped by container events only.
+   */
+  async getContainerSettings(account: string, container: string): Promise<ContainerSettings | undefined> {
+    const cache = this.cache;
+    if (!cache) {
+      const rec = await this.store.getContainer(account, container);
+      return rec && containerSettingsOf(rec);
+    }
+    const hit = cache.getContainerSettings(account, container);
+    if (hit !== undefined) return hit === ABSENT ? undefined : hit;
+    const sgen = cache.settingsGeneration();
+    const rec = await this.getContainer(account, container);
+    const settings = rec && containerSettingsOf(rec);
+    cache.putContainerSettings(sgen, account, container, settings);
+    return settings;
   }
 
   async createContainer(account: string, container: string, init?: ContainerInit): Promise<{ created: boolean; record: ContainerRecord }> {
@@ -548,20 +613,23 @@ export class Namespace {
 
   // ------------------------------------------------------------------ helpers
 
-  private async requireContainer(account: string, container: string): Promise<ContainerRecord> {
-    const cont = await this.getContainer(account, container);
+  private async requireContainer(account: string, container: string): Promise<ContainerSettings> {
+    const cont = await this.getContainerSettings(account, container);
     if (!cont) throw errors.containerNotFound(container);
     return cont;
   }
 
-  private async checkQuota(account: string, cont: ContainerRecord, bytes: number, objects: number): Promise<void> {
-    const cBytes = intMeta(cont.meta['quota-bytes']);
-    if (cBytes !== undefined && cont.bytesUsed + bytes > cBytes) throw errors.quotaExceeded('Upload exceeds quota.');
-    const cCount = intMeta(cont.meta['quota-count']);
-    if (cCount !== undefined && cont.objectCount + objects > cCount) throw errors.quotaExceeded('Upload exceeds quota.');
-    const acct = await this.store.getAccount(account);
-    const aBytes = intMeta(acct?.meta['quota-bytes']);
-    if (acct && aBytes !== undefined && acct.bytesUsed + bytes > aBytes) throw errors.quotaExceeded('Upload exceeds quota.');
+  /**
+   * Quotas compare against exact counts, so those are read fresh — but only when the
+   * (cached) settings of the container or account set a quota at all.
+   */
+  private async checkQuota(account: string, cont: ContainerSettings, bytes: number, objects: number): Promise<void> {
+    const acct = await this.getAccountSettings(account);
+    if (!hasContainerQuota(cont) && !hasAccountQuota(acct)) return;
+    const [c, a] = await Promise.all([this.store.getContainer(account, cont.name), this.store.getAccount(account)]);
+    if (!c) throw errors.containerNotFound(cont.name);
+    const over = quotaExceeded(c, a, bytes, objects);
+    if (over) throw over;
   }
 
   /**
@@ -736,6 +804,25 @@ export function isDirectoryMarker(rec: { contentType: string; size: number }): b
 function listingKey(q: ListQuery): string {
   // JSON keeps parts apart whatever characters the names hold.
   return JSON.stringify([q.limit, q.reverse === true, q.prefix, q.delimiter, q.marker, q.endMarker, q.path]);
+}
+
+function hasContainerQuota(cont: ContainerSettings): boolean {
+  return intMeta(cont.meta['quota-bytes']) !== undefined || intMeta(cont.meta['quota-count']) !== undefined;
+}
+
+function hasAccountQuota(acct: AccountSettings | undefined): boolean {
+  return intMeta(acct?.meta['quota-bytes']) !== undefined;
+}
+
+/** The error if adding `bytes` and `objects` would pass a quota of the container or account. */
+export function quotaExceeded(cont: ContainerRecord, acct: AccountRecord | undefined, bytes: number, objects: number) {
+  const cBytes = intMeta(cont.meta['quota-bytes']);
+  if (cBytes !== undefined && cont.bytesUsed + bytes > cBytes) return errors.quotaExceeded('Upload exceeds quota.');
+  const cCount = intMeta(cont.meta['quota-count']);
+  if (cCount !== undefined && cont.objectCount + objects > cCount) return errors.quotaExceeded('Upload exceeds quota.');
+  const aBytes = intMeta(acct?.meta['quota-bytes']);
+  if (acct && aBytes !== undefined && acct.bytesUsed + bytes > aBytes) return errors.quotaExceeded('Upload exceeds quota.');
+  return undefined;
 }
 
 function intMeta(v: string | undefined): number | undefined {
