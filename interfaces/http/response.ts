@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { sendStream as sendToSocket } from '../../src/core/send-stream.ts';
 
 /** Header name → value, names already in the casing Swift sends. */
 export type HeaderList = Array<[string, string]>;
@@ -86,7 +86,7 @@ export function sendBody(res: ServerResponse, transId: string, status: number, h
 export async function sendStream(res: ServerResponse, transId: string, status: number, headers: HeaderList, body: Readable): Promise<void> {
   head(res, status, headers, transId);
   try {
-    await pipeline(body, res);
+    await sendToSocket(body, res);
   } catch {
     // The client disconnected or the blob read failed mid-way: nothing more can be said.
     body.destroy();

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isIPv4 } from 'node:net';
 import { errors } from '../../../src/core/errors.ts';
+import { sendStream } from '../../../src/core/send-stream.ts';
 import { type FsEntry, listLine, mlsxLine } from '../listing.ts';
 import { formatPath } from '../paths.ts';
 import { FtpReply, reply } from '../replies.ts';
@@ -81,10 +82,7 @@ async function retr(s: Session, arg: string): Promise<void> {
   if (offset > obj.size) throw new FtpReply(554, `REST ${offset} is beyond the end of the file (${obj.size} bytes).`);
   const stream = await fs.openRead(obj, offset);
   try {
-    await s.withData(async (data, _signal, progress) => {
-      stream.on('data', (b: Buffer) => progress(b.length));
-      await pipeline(stream, data);
-    });
+    await s.withData((data, signal, progress) => sendStream(stream, data, { signal, onProgress: progress }));
   } finally {
     stream.destroy();
   }
