@@ -4,7 +4,7 @@
  * file writes; here a small pool of worker threads hashes while the main thread keeps
  * reading and writing.
  *
- * Bytes are copied once into one of a few 1 MiB slots per upload; a full slot is written
+ * Bytes are copied once into one of a few 512 KiB slots per upload; a full slot is written
  * to the sink (the temp file), then transferred (not copied) to a worker, which hashes it
  * and transfers it back to be filled again. So an upload holds at most RING_SLOTS slots
  * (backpressure: with none free, push() stops reading the source), and no slot is ever
@@ -17,8 +17,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { errors } from '../src/core/errors.ts';
 
-/** Slot size: one file write and one worker message per slot. */
-export const SLOT_BYTES = 1024 * 1024;
+/** One file write and one worker message per slot; RING_SLOTS x this = 2 MiB, what the old batching held per upload. */
+export const SLOT_BYTES = 512 * 1024;
 /** Slots per upload: enough that the disk write and the hash of one slot overlap filling the next ones. */
 export const RING_SLOTS = 4;
 /** Idle slots kept for reuse across uploads: fresh memory costs page faults on first touch. */
