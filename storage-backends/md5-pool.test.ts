@@ -163,4 +163,17 @@ describe('HashingStager', () => {
     await stager.dispose();
     await expectNoWorkerState();
   });
+
+  it('with a pool of size 0 (SWIFTGATE_MD5_WORKERS=0) hashes in-thread, same bytes and digest', async () => {
+    const none = new Md5Pool(0);
+    for (const size of [0, SLOT_BYTES - 1, SLOT_BYTES, RING_SLOTS * SLOT_BYTES + 3]) {
+      const data = randomBytes(size);
+      const out = Buffer.alloc(size);
+      const stager = new HashingStager(none, async (bytes, position) => void bytes.copy(out, position));
+      for (let off = 0; off < size; off += 70_000) await stager.push(data.subarray(off, off + 70_000));
+      expect(await stager.finish()).toBe(md5(data));
+      expect(out.equals(data)).toBe(true);
+    }
+    expect((await none.stats()).workers).toBe(0);
+  });
 });

@@ -12,7 +12,7 @@
  * into shared memory at ~750 MB/s, which cost more than it saved.) Uploads that end
  * before their first slot fills are hashed on the main thread and never touch a worker.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { errors } from '../src/core/errors.ts';
@@ -174,7 +174,8 @@ export class Md5Pool {
   private nextId = 0;
   private statSeq = 0;
 
-  constructor(readonly size = Math.max(1, Math.min(2, availableParallelism()))) {}
+  /** 0 hashes on the caller's thread: for hosts whose "cores" share one core's compute. */
+  constructor(readonly size = defaultPoolSize()) {}
 
   /** A job on the least busy worker; workers start lazily, up to `size`. */
   start(): Md5Job {
@@ -222,6 +223,13 @@ export class Md5Pool {
   }
 }
 
+/** min(2, cores), or SWIFTGATE_MD5_WORKERS (0 = no workers). */
+function defaultPoolSize(): number {
+  const env = process.env.SWIFTGATE_MD5_WORKERS;
+  if (env !== undefined && /^\d+$/.test(env)) return Number(env);
+  return Math.max(1, Math.min(2, availableParallelism()));
+}
+
 let shared: Md5Pool | undefined;
 let users = 0;
 
@@ -257,6 +265,7 @@ export class HashingStager {
   private writes: Promise<void> = Promise.resolve();
   private position = 0;
   private job: Md5Job | undefined;
+  private local: Hash | undefined; // a pool of size 0: hashed here, still in slot-sized writes
 
   constructor(
     private readonly pool: Md5Pool,
@@ -279,7 +288,7 @@ export class HashingStager {
   /** Flushes the rest; resolves with the MD5 hex once every byte is written and hashed. */
   async finish(): Promise<string> {
     if (this.failure) throw this.failure;
-    if (!this.job) {
+    if (!this.job && !this.local) {
       // Shorter than one slot: hashing here is cheaper than a round trip to a worker.
       const view = (this.current ?? Buffer.alloc(0)).subarray(0, this.fill);
       const hex = createHash('md5').update(view).digest('hex');
@@ -290,7 +299,7 @@ export class HashingStager {
     if (this.fill > 0) this.dispatch();
     while (this.inflight.size > 0) await Promise.all(this.inflight);
     if (this.failure) throw this.failure;
-    const hex = await this.job.digest();
+    const hex = this.local ? this.local.digest('hex') : await (this.job as Md5Job).digest();
     this.release();
     return hex;
   }
@@ -324,12 +333,13 @@ export class HashingStager {
     this.current = undefined;
     this.fill = 0;
     this.position += length;
-    const job = (this.job ??= this.pool.start());
+    if (this.pool.size === 0) (this.local ??= createHash('md5')).update(slot.subarray(0, length));
+    const job = this.local ? undefined : (this.job ??= this.pool.start());
     // Written first, then hashed: the slot moves to the worker once the file is done with it.
     // Writes are chained, so updates reach the worker in byte order.
     const written = (this.writes = this.writes.then(() => this.sink(slot.subarray(0, length), position)));
     const done: Promise<void> = written
-      .then(() => job.update(slot.buffer as ArrayBuffer, length))
+      .then(() => (job ? job.update(slot.buffer as ArrayBuffer, length) : (slot.buffer as ArrayBuffer)))
       .then(
         (back) => void this.free.push(back),
         (err: unknown) => void (this.failure ??= err instanceof Error ? err : errors.internal('blob write failed', err)),
