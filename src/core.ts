@@ -16,7 +16,7 @@ import { ReadCache } from './cache/read-cache.ts';
 import { DomainDirectory } from './domains.ts';
 import { LevelMetadataStore } from './metadata/level-store.ts';
 import type { MetadataStore } from './metadata/store.ts';
-import { MetadataConnection, RemoteChangeFeed, remoteMetadataStore } from './rpc/metadata-client.ts';
+import { MetadataConnection, RemoteChangeFeed, RemoteMutator, remoteMetadataStore } from './rpc/metadata-client.ts';
 
 export interface Core {
   config: Config;
@@ -76,6 +76,8 @@ export async function openCore(config: Config, role: CoreRole): Promise<Core> {
     feed,
     constraints: DEFAULT_CONSTRAINTS,
     ...(cache ? { cache } : {}),
+    // Through a metadata host, a mutation and its publication take one round trip.
+    ...(connection ? { mutator: new RemoteMutator(connection) } : {}),
     // Small objects ride in the metadata commit (one fsync instead of three); the
     // PostgreSQL store keeps no bytes, so there they always go to the blob store.
     inlineMaxBytes: config.metadata.backend === 'level' ? config.blobs.inlineMaxBytes : 0,

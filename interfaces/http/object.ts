@@ -431,8 +431,7 @@ async function postObject(ctx: Ctx): Promise<void> {
   checkMetadataHeaders(h, 'object', ns.constraints);
   const deleteAt = deleteAtFrom(ctx);
   checkManifestHeader(ctx);
-  const rec = await ns.getObject(ctx.account, container, object);
-  if (!rec) throw httpErrors.notFound();
+  // A missing or expired object is a 404 from updateObjectMeta itself (no read before it).
   const patch = metadataPatch(h, 'object');
   // Swift's POST replaces user metadata and the stored headers wholesale.
   const headers: Record<string, string | null> = {};

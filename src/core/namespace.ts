@@ -10,7 +10,8 @@ import type { BlobStore, BlobWriteResult, ByteRange } from '../../storage-backen
 import type { MetadataStore, ObjectChange } from '../metadata/store.ts';
 import { ABSENT, type ReadCache } from '../cache/read-cache.ts';
 import { dropEmpty } from '../metadata/records.ts';
-import type { ChangeEvent, ChangeFeed } from './change-feed.ts';
+import type { ChangeFeed } from './change-feed.ts';
+import { type CommitCheck, LocalMutator, type Mutator, type ObjectMetaUpdate, intMeta, quotaExceeded } from './mutations.ts';
 import type { Constraints } from './constraints.ts';
 import { ErrorCodes, errors, isSwiftgateError } from './errors.ts';
 import { checkMetadata } from './metadata-limits.ts';
@@ -24,7 +25,6 @@ import {
   type DirectoryEntry,
   type ListQuery,
   type Metadata,
-  type MetadataPatch,
   type ObjectListing,
   type ObjectRecord,
 } from './types.ts';
@@ -37,6 +37,8 @@ export interface NamespaceDeps {
   constraints: Constraints;
   /** Hot read cache of this process (records, listings, small objects' bytes). */
   cache?: ReadCache;
+  /** Runs mutations and publishes their events (default: on `store`, then to `feed`). */
+  mutator?: Mutator;
   /**
    * Objects up to this size are stored inline in the metadata store, in the same atomic
    * commit as their record (0: never). Needs a store that keeps inline bytes.
@@ -107,6 +109,7 @@ export class Namespace {
   readonly feed: ChangeFeed;
   readonly constraints: Constraints;
   readonly cache: ReadCache | undefined;
+  private readonly mutator: Mutator;
   private readonly inlineMaxBytes: number;
   private readonly now: () => number;
 
@@ -117,6 +120,7 @@ export class Namespace {
     this.blobs = deps.blobs;
     this.feed = deps.feed;
     this.constraints = deps.constraints;
+    this.mutator = deps.mutator ?? new LocalMutator(deps.store, deps.feed);
     this.now = deps.now ?? (() => Date.now() / 1000);
   }
 
@@ -157,21 +161,16 @@ export class Namespace {
   async createAccount(account: string, init?: AccountUpdate): Promise<{ created: boolean; record: AccountRecord }> {
     validateAccountName(account, this.constraints);
     checkMetadata(init?.meta?.set, this.constraints, 'account');
-    const r = await this.store.createAccount(account, nowTimestamp(), init);
-    await this.publish({ kind: 'account', op: r.created ? 'put' : 'update', account });
-    return r;
+    return this.mutator.run('createAccount', account, nowTimestamp(), init);
   }
 
   async updateAccount(account: string, update: AccountUpdate): Promise<AccountRecord> {
     checkMetadata(update.meta?.set, this.constraints, 'account');
-    const r = await this.store.updateAccount(account, update, nowTimestamp());
-    await this.publish({ kind: 'account', op: 'update', account });
-    return r;
+    return this.mutator.run('updateAccount', account, update, nowTimestamp());
   }
 
   async deleteAccount(account: string): Promise<void> {
-    await this.store.deleteAccount(account);
-    await this.publish({ kind: 'account', op: 'delete', account });
+    await this.mutator.run('deleteAccount', account);
   }
 
   /** The returned listing may be shared with the cache: treat it as read-only. */
@@ -224,21 +223,16 @@ export class Namespace {
   async createContainer(account: string, container: string, init?: ContainerInit): Promise<{ created: boolean; record: ContainerRecord }> {
     validateContainerName(container, this.constraints);
     checkMetadata(init?.meta, this.constraints, 'container');
-    const r = await this.store.createContainer(account, container, nowTimestamp(), init);
-    await this.publish({ kind: 'container', op: r.created ? 'put' : 'update', account, container });
-    return r;
+    return this.mutator.run('createContainer', account, container, nowTimestamp(), init);
   }
 
   async updateContainer(account: string, container: string, update: ContainerUpdate): Promise<ContainerRecord> {
     checkMetadata(update.meta?.set, this.constraints, 'container');
-    const r = await this.store.updateContainer(account, container, update, nowTimestamp());
-    await this.publish({ kind: 'container', op: 'update', account, container });
-    return r;
+    return this.mutator.run('updateContainer', account, container, update, nowTimestamp());
   }
 
   async deleteContainer(account: string, container: string): Promise<void> {
-    await this.store.deleteContainer(account, container);
-    await this.publish({ kind: 'container', op: 'delete', account, container });
+    await this.mutator.run('deleteContainer', account, container);
   }
 
   /** The returned listing may be shared with the cache: treat it as read-only. */
@@ -341,8 +335,10 @@ export class Namespace {
       ...(opts.signal ? { signal: opts.signal } : {}),
       expectedEtag: opts.expectedEtag,
     });
+    let quotas: boolean;
     try {
-      if (opts.expectedSize === undefined) await this.checkQuota(account, cont, blob.size, 1);
+      // Settings again (cached): a quota set during the upload counts too.
+      quotas = await this.quotasApply(account, container);
       // The caller may have given up while the blob was being made durable (e.g. an FTP
       // client killed right after its data connection ended): the last moment to say no.
       if (opts.signal?.aborted) throw errors.uploadAborted('the upload was abandoned before it was committed');
@@ -369,7 +365,9 @@ export class Namespace {
       ...(opts.deleteAt !== undefined ? { deleteAt: opts.deleteAt } : {}),
     };
     try {
-      await this.commit(account, container, [{ op: 'put', record, ...(blob.inline ? { inline: blob.inline } : {}) }]);
+      // Quotas are checked with the commit, against the counts at that moment, real size.
+      const check = quotas ? { quota: { bytes: blob.size, objects: 1 } } : undefined;
+      await this.commit(account, container, [{ op: 'put', record, ...(blob.inline ? { inline: blob.inline } : {}) }], check);
     } catch (err) {
       await this.discardBlob(blob.blobId);
       throw err;
@@ -406,7 +404,8 @@ export class Namespace {
     const deleteAt = opts.deleteAt === undefined ? base.deleteAt : (opts.deleteAt ?? undefined);
     if (deleteAt !== undefined) record.deleteAt = deleteAt;
     try {
-      await this.commit(dst.account, dst.container, [{ op: 'put', record, ...(blob.inline ? { inline: blob.inline } : {}) }]);
+      const check = (await this.quotasApply(dst.account, dst.container)) ? { quota: { bytes: blob.size, objects: 1 } } : undefined;
+      await this.commit(dst.account, dst.container, [{ op: 'put', record, ...(blob.inline ? { inline: blob.inline } : {}) }], check);
     } catch (err) {
       await this.discardBlob(blob.blobId);
       throw err;
@@ -418,22 +417,16 @@ export class Namespace {
     account: string,
     container: string,
     name: string,
-    update: { meta?: MetadataPatch; headers?: Record<string, string | null>; contentType?: string; deleteAt?: number | null },
+    update: ObjectMetaUpdate,
   ): Promise<ObjectRecord> {
     checkMetadata(update.meta?.set, this.constraints, 'object');
-    if (!(await this.getObject(account, container, name))) throw errors.objectNotFound(name);
-    const r = await this.store.updateObjectMeta(account, container, name, update, nowTimestamp());
-    await this.publish({ kind: 'object', op: 'update', account, container, object: name });
-    return r;
+    // Not found (or expired) is decided where the update runs: no read before it.
+    return this.mutator.run('updateObjectMeta', account, container, name, update, nowTimestamp(), this.now());
   }
 
   async deleteObject(account: string, container: string, name: string): Promise<ObjectRecord> {
-    const existing = await this.getObject(account, container, name);
-    if (!existing) {
-      if (!(await this.store.getContainer(account, container))) throw errors.containerNotFound(container);
-      throw errors.objectNotFound(name);
-    }
-    const { previous } = await this.commit(account, container, [{ op: 'delete', name }]);
+    // A missing or expired object (or container) fails the check that runs with the commit.
+    const { previous } = await this.commit(account, container, [{ op: 'delete', name }], { exists: { name, now: this.now() } });
     const prev = previous.get(name);
     if (!prev) throw errors.objectNotFound(name);
     return prev;
@@ -619,6 +612,12 @@ export class Namespace {
     return cont;
   }
 
+  /** Whether the (cached) settings of the container or its account set a quota. */
+  private async quotasApply(account: string, container: string): Promise<boolean> {
+    const [cont, acct] = await Promise.all([this.getContainerSettings(account, container), this.getAccountSettings(account)]);
+    return hasContainerQuota(cont) || hasAccountQuota(acct);
+  }
+
   /**
    * Quotas compare against exact counts, so those are read fresh — but only when the
    * (cached) settings of the container or account set a quota at all.
@@ -687,19 +686,9 @@ export class Namespace {
     await this.store.removePendingBlob(blobId).catch(() => undefined);
   }
 
-  private async commit(account: string, container: string, changes: ObjectChange[]) {
-    const result = await this.store.commitObjects(account, container, changes);
-    const events: ChangeEvent[] = [];
-    const seen = new Set<string>();
-    for (const c of changes) {
-      const name = c.op === 'put' ? c.record.name : c.name;
-      if (seen.has(name)) continue;
-      // A delete that found nothing (a concurrent delete got there first) changed nothing.
-      if (c.op === 'delete' && !result.previous.has(name)) continue;
-      seen.add(name);
-      events.push({ kind: 'object', op: c.op === 'put' ? 'put' : 'delete', account, container, object: name });
-    }
-    await this.feed.publish(events);
+  /** Commits and publishes (every cache clean) in one step; in cluster mode one host round trip. */
+  private async commit(account: string, container: string, changes: ObjectChange[], check?: CommitCheck) {
+    const result = await this.mutator.run('commitObjects', account, container, changes, check);
     if (result.garbage.length > 0) void this.deleteGarbage(result.garbage);
     return result;
   }
@@ -728,10 +717,6 @@ export class Namespace {
       if (page.length < 1000 || !last) return;
       marker = last.name;
     }
-  }
-
-  private publish(event: ChangeEvent): Promise<void> {
-    return this.feed.publish([event]);
   }
 }
 
@@ -806,7 +791,8 @@ function listingKey(q: ListQuery): string {
   return JSON.stringify([q.limit, q.reverse === true, q.prefix, q.delimiter, q.marker, q.endMarker, q.path]);
 }
 
-function hasContainerQuota(cont: ContainerSettings): boolean {
+function hasContainerQuota(cont: ContainerSettings | undefined): boolean {
+  if (!cont) return false;
   return intMeta(cont.meta['quota-bytes']) !== undefined || intMeta(cont.meta['quota-count']) !== undefined;
 }
 
@@ -814,19 +800,4 @@ function hasAccountQuota(acct: AccountSettings | undefined): boolean {
   return intMeta(acct?.meta['quota-bytes']) !== undefined;
 }
 
-/** The error if adding `bytes` and `objects` would pass a quota of the container or account. */
-export function quotaExceeded(cont: ContainerRecord, acct: AccountRecord | undefined, bytes: number, objects: number) {
-  const cBytes = intMeta(cont.meta['quota-bytes']);
-  if (cBytes !== undefined && cont.bytesUsed + bytes > cBytes) return errors.quotaExceeded('Upload exceeds quota.');
-  const cCount = intMeta(cont.meta['quota-count']);
-  if (cCount !== undefined && cont.objectCount + objects > cCount) return errors.quotaExceeded('Upload exceeds quota.');
-  const aBytes = intMeta(acct?.meta['quota-bytes']);
-  if (acct && aBytes !== undefined && acct.bytesUsed + bytes > aBytes) return errors.quotaExceeded('Upload exceeds quota.');
-  return undefined;
-}
-
-function intMeta(v: string | undefined): number | undefined {
-  if (v === undefined || !/^\d+$/.test(v)) return undefined;
-  return Number(v);
-}
 

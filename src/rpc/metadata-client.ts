@@ -5,6 +5,7 @@
 import { type Socket, connect } from 'node:net';
 import { type ChangeEvent, type ChangeFeed, type ChangeListener, LocalChangeFeed } from '../core/change-feed.ts';
 import { type ErrorCode, SwiftgateError, errors } from '../core/errors.ts';
+import type { Mutated, MutationArgs, MutationName, MutationValue, Mutator } from '../core/mutations.ts';
 import type { MetadataStore } from '../metadata/store.ts';
 import { readFrames, writeFrame } from './framing.ts';
 import type { ClientMessage, HostMessage } from './protocol.ts';
@@ -62,6 +63,10 @@ export class MetadataConnection {
     return this.request({ t: 'publish', id: 0, events: [...events] }).then(() => undefined);
   }
 
+  mutate<K extends MutationName>(name: K, args: MutationArgs<K>): Promise<Mutated<MutationValue<K>>> {
+    return this.request({ t: 'mutate', id: 0, name, args: [...args] }) as Promise<Mutated<MutationValue<K>>>;
+  }
+
   close(): void {
     this.socket.end();
     this.socket.destroy();
@@ -116,5 +121,19 @@ export class RemoteChangeFeed implements ChangeFeed {
 
   subscribe(listener: ChangeListener): () => void {
     return this.conn.localFeed.subscribe(listener);
+  }
+}
+
+/**
+ * Runs mutations in the metadata host: check, commit and every other process's
+ * invalidation in one round trip; then this process's own listeners, before resolving.
+ */
+export class RemoteMutator implements Mutator {
+  constructor(private readonly conn: MetadataConnection) {}
+
+  async run<K extends MutationName>(name: K, ...args: MutationArgs<K>): Promise<MutationValue<K>> {
+    const { value, events } = await this.conn.mutate(name, args);
+    await this.conn.localFeed.publish(events);
+    return value;
   }
 }

@@ -6,7 +6,7 @@ import { type ChangeEvent, LocalChangeFeed } from '../core/change-feed.ts';
 import { ErrorCodes, isSwiftgateError } from '../core/errors.ts';
 import { LevelMetadataStore } from '../metadata/level-store.ts';
 import { MetadataHost } from './metadata-host.ts';
-import { MetadataConnection, RemoteChangeFeed, remoteMetadataStore } from './metadata-client.ts';
+import { MetadataConnection, RemoteChangeFeed, RemoteMutator, remoteMetadataStore } from './metadata-client.ts';
 
 describe('metadata host over a unix socket', () => {
   let dir: string;
@@ -74,6 +74,30 @@ describe('metadata host over a unix socket', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(seenByA).toHaveLength(2);
     expect(seenByB).toHaveLength(2);
+    a.close();
+    b.close();
+  });
+
+  it('runs a mutation, with its check and its events to every other process, in one round trip', async () => {
+    const a = await MetadataConnection.connect(sock);
+    const b = await MetadataConnection.connect(sock);
+    const seenByB: ChangeEvent[] = [];
+    b.localFeed.subscribe(async (events) => {
+      await new Promise((r) => setTimeout(r, 30)); // a slow cache must still be done before the answer
+      seenByB.push(...events);
+    });
+    const seenByA: ChangeEvent[] = [];
+    a.localFeed.subscribe((events) => void seenByA.push(...events));
+    const mutator = new RemoteMutator(a);
+    const created = await mutator.run('createContainer', 'AUTH_a', 'c', '0000000001.00000');
+    expect(created.created).toBe(true);
+    const ev: ChangeEvent = { kind: 'container', op: 'put', account: 'AUTH_a', container: 'c' };
+    expect(seenByB).toEqual([ev]);
+    expect(seenByA).toEqual([ev]);
+    expect(host.requests.get('mutate:createContainer')).toBe(1);
+    const err = await mutator.run('commitObjects', 'AUTH_a', 'c', [{ op: 'delete', name: 'x' }], { exists: { name: 'x', now: 1 } }).catch((e: unknown) => e);
+    expect(isSwiftgateError(err, ErrorCodes.OBJECT_NOT_FOUND)).toBe(true);
+    expect(seenByB).toHaveLength(1); // a failed mutation changed nothing
     a.close();
     b.close();
   });

@@ -7,6 +7,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import type { ChangeEvent, ChangeFeed } from '../core/change-feed.ts';
 import { SwiftgateError } from '../core/errors.ts';
+import { type MutationArgs, MutationRunner, isMutationName } from '../core/mutations.ts';
 import type { MetadataStore } from '../metadata/store.ts';
 import { readFrames, writeFrame } from './framing.ts';
 import type { ClientMessage, HostMessage } from './protocol.ts';
@@ -25,12 +26,15 @@ export class MetadataHost {
   private unsubscribe: (() => void) | undefined;
   /** Requests served, by kind ("call:getObject", "publish", …): each one is a client round trip. */
   readonly requests = new Map<string, number>();
+  private readonly mutations: MutationRunner;
 
   constructor(
     private readonly store: MetadataStore,
     /** The host process's own feed: events from peers are delivered to it, and its own events go to peers. */
     private readonly feed: ChangeFeed,
-  ) {}
+  ) {
+    this.mutations = new MutationRunner(store);
+  }
 
   async listen(socketPath: string): Promise<void> {
     if (existsSync(socketPath)) unlinkSync(socketPath); // left by a crashed run; the store lock proves we own it
@@ -74,7 +78,7 @@ export class MetadataHost {
       default:
         break;
     }
-    const kind = msg.t === 'call' || msg.t === 'iter-open' ? `${msg.t}:${msg.method}` : msg.t;
+    const kind = msg.t === 'call' || msg.t === 'iter-open' ? `${msg.t}:${msg.method}` : msg.t === 'mutate' ? `mutate:${msg.name}` : msg.t;
     this.requests.set(kind, (this.requests.get(kind) ?? 0) + 1);
     try {
       let value: unknown;
@@ -104,6 +108,13 @@ export class MetadataHost {
           batch.push(r.value);
         }
         value = { batch, done };
+      } else if (msg.t === 'mutate') {
+        // Check + commit, then every other process applies the events, then answer: the
+        // sender applies them to its own caches before acknowledging its client.
+        if (!isMutationName(msg.name)) throw new Error(`no such mutation ${msg.name}`);
+        const done = await this.mutations.run(msg.name, msg.args as MutationArgs<typeof msg.name>);
+        if (done.events.length > 0) await this.feedFromPeer(done.events, peer);
+        value = done;
       } else {
         // publish: the host's own listeners, then every other peer, then answer.
         await this.feedFromPeer(msg.events, peer);

@@ -7,6 +7,8 @@ export type ClientMessage =
   | { t: 'iter-next'; id: number; iter: number; max: number }
   | { t: 'iter-close'; iter: number }
   | { t: 'publish'; id: number; events: ChangeEvent[] }
+  /** A namespace mutation (src/core/mutations.ts) and its publication, in one round trip. */
+  | { t: 'mutate'; id: number; name: string; args: unknown[] }
   | { t: 'ack'; eid: number };
 
 export type HostMessage =
