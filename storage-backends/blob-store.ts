@@ -36,6 +36,13 @@ export interface BlobStore {
    * before resolving. On any failure nothing is left behind under `blobId`.
    */
   write(blobId: string, source: Readable, options?: BlobWriteOptions): Promise<BlobWriteResult>;
+  /**
+   * Optional: makes a finished local file of exactly `size` bytes the blob `blobId` without
+   * copying it (a hard link), durably. False when it cannot (another filesystem, a size
+   * that differs): the caller then streams the file through write(). The file must not
+   * change afterwards: it now is the blob.
+   */
+  adopt?(blobId: string, path: string, size: number): Promise<boolean>;
   /** Opens the blob for reading, optionally a byte range. Fails with NOT_FOUND if absent. */
   read(blobId: string, range?: ByteRange): Promise<Readable>;
   stat(blobId: string): Promise<BlobStat | undefined>;

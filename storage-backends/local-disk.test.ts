@@ -51,6 +51,22 @@ function failingSource(chunks: number, size: number): Readable {
 }
 
 describe('LocalDiskBlobStore', () => {
+  it('adopts a finished file as a blob without copying it (same filesystem, exact size only)', async () => {
+    const data = randomBytes(300_000);
+    const file = join(root, 'spool-file');
+    await writeFile(file, data);
+    expect(await store.adopt(store.newBlobId(), file, data.length + 1)).toBe(false); // still growing?
+    expect(await store.adopt(store.newBlobId(), join(root, 'missing'), 10)).toBe(false);
+    const id = store.newBlobId();
+    expect(await store.adopt(id, file, data.length)).toBe(true);
+    const chunks: Buffer[] = [];
+    for await (const c of await store.read(id)) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    // The blob is its own name for the bytes: the spool may drop its name.
+    await rm(file);
+    expect((await store.stat(id))?.size).toBe(data.length);
+  });
+
   it('creates its layout under a missing root', async () => {
     const nested = join(root, 'a', 'b');
     const s = new LocalDiskBlobStore({ root: nested });

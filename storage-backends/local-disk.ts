@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { dirname, join, resolve } from 'node:path';
@@ -136,6 +136,40 @@ export class LocalDiskBlobStore implements BlobStore {
       signal?.removeEventListener('abort', onAbort);
       this.activeTemps.delete(tmpName);
     }
+  }
+
+  async adopt(blobId: string, path: string, size: number): Promise<boolean> {
+    this.assertOpen();
+    const dir = this.blobDir(blobId);
+    const dest = join(dir, blobId);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch {
+      return false;
+    }
+    try {
+      const [file, blobs] = await Promise.all([handle.stat(), stat(this.blobsDir)]);
+      // A hard link needs the same filesystem; the size guards against a file still growing.
+      if (file.dev !== blobs.dev || file.size !== size || !file.isFile()) return false;
+      await disk('fsync', () => handle.datasync());
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+    await this.ensureDir(dir);
+    try {
+      await link(path, dest);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EXDEV') return false;
+      throw errors.internal(`cannot link ${path} into place`, err);
+    }
+    try {
+      await disk('fsync directory', () => fsyncDir(dir));
+    } catch (err) {
+      await unlink(dest).catch(() => undefined);
+      throw err;
+    }
+    return true;
   }
 
   async read(blobId: string, range?: ByteRange): Promise<Readable> {

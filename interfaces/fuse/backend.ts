@@ -58,6 +58,11 @@ export interface PutSource {
   stream(): Readable;
   /** MD5 hex of the bytes (remote PUTs send it as ETag so the server verifies them). */
   md5(): Promise<string>;
+  /**
+   * The bytes as a finished local file, when they are in one: a local store may make it
+   * the blob itself (no copy). The spool then gives the file up once the commit succeeded.
+   */
+  file?(): Promise<{ path: string; md5: string } | undefined>;
 }
 
 export interface PutOptions {

@@ -102,7 +102,7 @@ export class OpenFiles {
     const old = this.byPath.get(path);
     if (old) old.detached = true;
     const file = new OpenFile(path, target, undefined);
-    file.spool = Spool.create(this.spoolDir, { hashWrites: this.store.mode === 'remote' });
+    file.spool = Spool.create(this.spoolDir, { hashWrites: true });
     file.dirty = true; // an empty new file is committed too (touch)
     file.pending = { ...meta };
     file.handles = 1;
@@ -301,7 +301,7 @@ export class OpenFiles {
 
   /** Creates the spool; copies the object's bytes in only when they are kept. */
   private async fillSpool(file: OpenFile, keepBytes: boolean): Promise<Spool> {
-    const spool = Spool.create(this.spoolDir, { hashWrites: this.store.mode === 'remote' });
+    const spool = Spool.create(this.spoolDir, { hashWrites: true });
     try {
       let size = 0;
       if (keepBytes && file.base && file.base.size > 0) {
@@ -344,11 +344,29 @@ export class OpenFiles {
     const base = file.base;
     const meta: Metadata = { ...(base?.meta ?? {}), ...file.pending, mtime: mtimeMeta(file.mtimeMs) };
     const contentType = base?.contentType ?? (mimeLookup(key) || 'application/octet-stream');
-    file.base = await this.store.putObject(container, key, spool.source(file.size), {
-      contentType,
-      meta,
-      ...(base ? { headers: base.headers } : {}),
-    });
+    try {
+      file.base = await this.store.putObject(container, key, spool.source(file.size), {
+        contentType,
+        meta,
+        ...(base ? { headers: base.headers } : {}),
+      });
+    } catch (err) {
+      spool.unlend();
+      throw err;
+    }
     file.dirty = false;
+    if (spool.lent) {
+      // The spool file may now be the object's blob: later writes start a new spool from
+      // the committed object instead of changing it.
+      file.spool = undefined;
+      await spool.forget();
+      // Readers opened on an older version re-open on the committed one.
+      for (const h of this.handles.values()) {
+        if (h.path === file.path && h.reader) {
+          h.reader.close();
+          delete h.reader;
+        }
+      }
+    }
   }
 }

@@ -113,11 +113,13 @@ export class LocalBackend implements MountBackend {
   }
 
   async putObject(container: string, name: string, src: PutSource, opts: PutOptions): Promise<StoreObject> {
+    const localFile = await src.file?.();
     const rec = await this.ns.putObject(this.account, container, name, src.stream(), {
       contentType: opts.contentType,
       meta: opts.meta,
       ...(opts.headers ? { headers: opts.headers } : {}),
       expectedSize: src.size,
+      ...(localFile ? { localFile } : {}),
     });
     return this.wrap(rec);
   }

@@ -29,6 +29,7 @@ export class Spool {
    */
   private hash: Hash | undefined;
   private hashedTo = 0;
+  private lentFile = false;
 
   private constructor(dir: string, hashWrites: boolean) {
     this.dir = dir;
@@ -98,7 +99,27 @@ export class Spool {
       size,
       stream: () => this.stream(size),
       md5: () => this.md5(size),
+      file: () => this.lendFile(size),
     };
+  }
+
+  /**
+   * Whether the spool file was offered to a commit as the blob itself: after that commit
+   * succeeds the file belongs to the store and the spool must be given up (forget()).
+   */
+  get lent(): boolean {
+    return this.lentFile;
+  }
+
+  /** After a commit that may have adopted the file: drop the spool's name for it, never write to it again. */
+  async forget(): Promise<void> {
+    this.lentFile = false;
+    await this.destroy();
+  }
+
+  /** A commit that failed did not keep the file: the spool stays usable. */
+  unlend(): void {
+    this.lentFile = false;
   }
 
   async destroy(): Promise<void> {
@@ -114,6 +135,15 @@ export class Spool {
     if (!this.file || size === 0) return Readable.from([]);
     // A separate descriptor: the commit streams while the file handle stays usable.
     return createReadStream(this.file.path, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 });
+  }
+
+  private async lendFile(size: number): Promise<{ path: string; md5: string } | undefined> {
+    if (!this.file || size === 0) return undefined;
+    // The file is the bytes only when it holds exactly the logical size.
+    if ((await this.file.fh.stat()).size !== size) return undefined;
+    const md5 = await this.md5(size);
+    this.lentFile = true;
+    return { path: this.file.path, md5 };
   }
 
   private async md5(size: number): Promise<string> {

@@ -62,6 +62,12 @@ export interface PutObjectOptions {
   ifNoneMatch?: boolean;
   timestamp?: string;
   signal?: AbortSignal;
+  /**
+   * The source's bytes are also this finished local file (of `expectedSize` bytes, with
+   * this MD5): a blob store that can adopt files takes it without a copy, and `source`
+   * is then left unread. The file must not change afterwards.
+   */
+  localFile?: { path: string; md5: string };
 }
 
 export interface CopyObjectOptions {
@@ -330,11 +336,15 @@ export class Namespace {
       throw errors.preconditionFailed('object exists (If-None-Match: *)');
     await this.checkQuota(account, cont, opts.expectedSize ?? 0, 1);
 
-    const blob = await this.writeBlob(source, {
-      ...(opts.expectedSize !== undefined ? { expectedSize: opts.expectedSize } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      expectedEtag: opts.expectedEtag,
-    });
+    const adopted = opts.localFile && opts.expectedSize !== undefined ? await this.adoptFile(opts.localFile, opts.expectedSize, opts.expectedEtag) : undefined;
+    if (adopted) source.destroy();
+    const blob =
+      adopted ??
+      (await this.writeBlob(source, {
+        ...(opts.expectedSize !== undefined ? { expectedSize: opts.expectedSize } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        expectedEtag: opts.expectedEtag,
+      }));
     let quotas: boolean;
     try {
       // Settings again (cached): a quota set during the upload counts too.
@@ -671,6 +681,22 @@ export class Namespace {
       throw errors.etagMismatch(opts.expectedEtag, blob.etag);
     }
     return blob;
+  }
+
+  /** A finished local file as a blob without copying it, when the blob store can; else undefined. */
+  private async adoptFile(file: { path: string; md5: string }, size: number, expectedEtag?: string): Promise<WrittenBlob | undefined> {
+    if (!this.blobs.adopt || size <= this.inlineMaxBytes || size > this.constraints.max_file_size) return undefined;
+    if (expectedEtag && expectedEtag.toLowerCase() !== file.md5) throw errors.etagMismatch(expectedEtag, file.md5);
+    const blobId = this.blobs.newBlobId();
+    await this.store.addPendingBlob(blobId);
+    try {
+      if (await this.blobs.adopt(blobId, file.path, size)) return { blobId, size, etag: file.md5 };
+    } catch (err) {
+      await this.store.removePendingBlob(blobId).catch(() => undefined);
+      throw err;
+    }
+    await this.store.removePendingBlob(blobId).catch(() => undefined);
+    return undefined;
   }
 
   private async inlineBytes(record: ObjectRecord): Promise<Buffer> {
