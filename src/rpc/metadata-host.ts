@@ -16,15 +16,21 @@ interface Peer {
   socket: Socket;
   iters: Map<number, AsyncIterator<unknown>>;
   nextIter: number;
+  /** Event batches sent and not yet acknowledged: eid → release their publishers. */
+  acks: Map<number, () => void>;
+  /** Events for this peer gathered during the current tick, sent as one batch. */
+  outgoing: { events: ChangeEvent[]; sent: Promise<void>; release: () => void } | undefined;
 }
 
 export class MetadataHost {
   private readonly peers = new Set<Peer>();
-  private readonly pendingAcks = new Map<number, () => void>();
   private nextEid = 1;
   private server: Server | undefined;
   private unsubscribe: (() => void) | undefined;
-  /** Requests served, by kind ("call:getObject", "publish", …): each one is a client round trip. */
+  /**
+   * Requests served, by kind ("call:getObject", "publish", …): each one is a client round
+   * trip; "ack": event batches acknowledged (not round trips of the writer).
+   */
   readonly requests = new Map<string, number>();
   private readonly mutations: MutationRunner;
 
@@ -55,11 +61,16 @@ export class MetadataHost {
 
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
-    const peer: Peer = { socket, iters: new Map(), nextIter: 1 };
+    const peer: Peer = { socket, iters: new Map(), nextIter: 1, acks: new Map(), outgoing: undefined };
     this.peers.add(peer);
     const drop = () => {
       this.peers.delete(peer);
       for (const it of peer.iters.values()) void it.return?.();
+      // A peer that dies before acking has no cache left to be stale.
+      for (const release of peer.acks.values()) release();
+      peer.acks.clear();
+      peer.outgoing?.release();
+      peer.outgoing = undefined;
     };
     socket.on('close', drop);
     socket.on('error', drop);
@@ -69,7 +80,9 @@ export class MetadataHost {
   private async handle(peer: Peer, msg: ClientMessage): Promise<void> {
     switch (msg.t) {
       case 'ack':
-        this.pendingAcks.get(msg.eid)?.();
+        this.requests.set('ack', (this.requests.get('ack') ?? 0) + 1);
+        peer.acks.get(msg.eid)?.();
+        peer.acks.delete(msg.eid);
         return;
       case 'iter-close':
         void peer.iters.get(msg.iter)?.return?.();
@@ -144,23 +157,36 @@ export class MetadataHost {
     const waits: Promise<void>[] = [];
     for (const peer of this.peers) {
       if (peer === except || peer.socket.destroyed) continue;
-      const eid = this.nextEid++;
-      waits.push(
-        new Promise<void>((resolve) => {
-          // A peer that dies before acking has no cache left to be stale.
-          const onClose = () => done();
-          const done = () => {
-            this.pendingAcks.delete(eid);
-            peer.socket.off('close', onClose);
-            resolve();
-          };
-          this.pendingAcks.set(eid, done);
-          peer.socket.once('close', onClose);
-          this.send(peer, { t: 'events', eid, events: [...events] });
-        }),
-      );
+      waits.push(this.enqueue(peer, events));
     }
     return Promise.all(waits).then(() => undefined);
+  }
+
+  /**
+   * Events for one peer published in the same tick (a group commit answers many writers
+   * at once) go out as one batch with one acknowledgement; order is kept.
+   */
+  private enqueue(peer: Peer, events: readonly ChangeEvent[]): Promise<void> {
+    let batch = peer.outgoing;
+    if (!batch) {
+      let release!: () => void;
+      const sent = new Promise<void>((resolve) => (release = resolve));
+      batch = { events: [], sent, release };
+      peer.outgoing = batch;
+      process.nextTick(() => this.flush(peer));
+    }
+    batch.events.push(...events);
+    return batch.sent;
+  }
+
+  private flush(peer: Peer): void {
+    const batch = peer.outgoing;
+    if (!batch) return;
+    peer.outgoing = undefined;
+    if (peer.socket.destroyed) return batch.release();
+    const eid = this.nextEid++;
+    peer.acks.set(eid, batch.release);
+    this.send(peer, { t: 'events', eid, events: batch.events });
   }
 
   private send(peer: Peer, msg: HostMessage): void {
