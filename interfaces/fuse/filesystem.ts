@@ -97,6 +97,20 @@ export class Filesystem {
 
   /** The names in a directory, read page by page (only names are kept). */
   async readdir(path: string): Promise<string[]> {
+    const gen = this.cache.gen;
+    const cached = this.cache.getListing(path);
+    const names = cached ? [...cached] : await this.readdirUncached(path);
+    if (!cached) this.cache.setListing(path, names.slice(), gen);
+    const uncommitted = this.files.uncommittedIn(path);
+    if (uncommitted.length) {
+      const have = new Set(names);
+      for (const name of uncommitted) if (!have.has(name)) names.push(name);
+    }
+    if (!cached && this.prefetchParallel > 0) this.prefetch(path, names.slice(2, 2 + PREFETCH_MAX));
+    return names;
+  }
+
+  private async readdirUncached(path: string): Promise<string[]> {
     const t = this.paths.resolve(path);
     const names = ['.', '..'];
     if (t.kind === 'account') {
@@ -125,12 +139,6 @@ export class Filesystem {
       }
       marker = page.nextMarker;
     } while (marker);
-    const uncommitted = this.files.uncommittedIn(path);
-    if (uncommitted.length) {
-      const have = new Set(names);
-      for (const name of uncommitted) if (!have.has(name)) names.push(name);
-    }
-    if (this.prefetchParallel > 0) this.prefetch(path, names.slice(2, 2 + PREFETCH_MAX));
     return names;
   }
 

@@ -18,8 +18,15 @@ interface Entry {
   at: number;
 }
 
+/** Listings longer than this are not kept; all kept listings hold at most MAX_LISTED names. */
+const MAX_LISTING = 10_000;
+const MAX_LISTED = 50_000;
+
 export class LookupCache {
   private readonly map = new Map<string, Entry>();
+  /** Directory path → its names (readdir), under the same TTL and invalidation. */
+  private readonly listings = new Map<string, { names: readonly string[]; at: number }>();
+  private listed = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   /** Bumped on every invalidation: a lookup that raced one is not stored. */
@@ -59,6 +66,35 @@ export class LookupCache {
     this.map.set(path, { node, at: Date.now() });
   }
 
+  getListing(path: string): readonly string[] | undefined {
+    if (this.ttlMs <= 0) return undefined;
+    const l = this.listings.get(path);
+    if (!l) return undefined;
+    if (Date.now() - l.at > this.ttlMs) {
+      this.dropListing(path);
+      return undefined;
+    }
+    return l.names;
+  }
+
+  setListing(path: string, names: readonly string[], gen: number): void {
+    if (this.ttlMs <= 0 || gen !== this.generation || names.length > MAX_LISTING) return;
+    this.dropListing(path);
+    for (const k of this.listings.keys()) {
+      if (this.listed + names.length <= MAX_LISTED) break;
+      this.dropListing(k); // oldest first
+    }
+    this.listings.set(path, { names, at: Date.now() });
+    this.listed += names.length;
+  }
+
+  private dropListing(path: string): void {
+    const l = this.listings.get(path);
+    if (!l) return;
+    this.listed -= l.names.length;
+    this.listings.delete(path);
+  }
+
   /**
    * A path and the directories above it: all of them when something went away (an
    * implicit directory goes with its last object), else only those remembered as absent
@@ -68,8 +104,11 @@ export class LookupCache {
   invalidatePath(path: string, removal = true): void {
     this.generation++;
     this.map.delete(path);
+    this.dropListing(path);
     for (let p = parentPath(path); p !== undefined; p = parentPath(p)) {
       if (removal || this.map.get(p)?.node?.kind !== 'dir') this.map.delete(p);
+      // Every listing above may change: the entry itself, or an implicit directory that came or went.
+      this.dropListing(p);
     }
   }
 
@@ -78,12 +117,15 @@ export class LookupCache {
     this.generation++;
     const prefix = `${path}/`;
     for (const k of this.map.keys()) if (k === path || k.startsWith(prefix)) this.map.delete(k);
+    for (const k of this.listings.keys()) if (k === path || k.startsWith(prefix)) this.dropListing(k);
     this.invalidatePath(path);
   }
 
   clear(): void {
     this.generation++;
     this.map.clear();
+    this.listings.clear();
+    this.listed = 0;
   }
 
   /** Change listener for the account/container this mount shows. */

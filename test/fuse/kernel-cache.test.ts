@@ -75,6 +75,28 @@ describe.skipIf(skip !== undefined)('fuse local mount: kernel cache', () => {
     expect(await gone(`${m.mnt}/short-lived`)).toBe(true);
   });
 
+  it('lists what changed through the core at once (directory listings are cached too)', async () => {
+    const ns = m.core.namespace;
+    const ls = async (p: string) => (await ok(`ls -A ${q(p)}`)).split('\n').filter(Boolean);
+    await ns.putObject(ACCOUNT, CONTAINER, 'listed/one', body(1), { contentType: 'text/plain' });
+    expect(await ls(`${m.root}/listed`)).toEqual(['one']);
+    for (let i = 0; i < 20; i++) {
+      await ns.putObject(ACCOUNT, CONTAINER, `listed/n${i}`, body(1), { contentType: 'text/plain' });
+      expect(await ls(`${m.root}/listed`)).toContain(`n${i}`);
+      await ns.deleteObject(ACCOUNT, CONTAINER, `listed/n${i}`);
+      expect(await ls(`${m.root}/listed`)).toEqual(['one']);
+    }
+    // A deeper object makes an implicit directory appear in the listing above.
+    await ns.putObject(ACCOUNT, CONTAINER, 'listed/sub/deep/x', body(1), { contentType: 'text/plain' });
+    expect(await ls(`${m.root}/listed`)).toEqual(['one', 'sub']);
+    await ns.deleteObject(ACCOUNT, CONTAINER, 'listed/sub/deep/x');
+    expect(await ls(`${m.root}/listed`)).toEqual(['one']);
+    await ns.createContainer(ACCOUNT, 'listed-too');
+    expect(await ls(m.mnt)).toContain('listed-too');
+    await ns.deleteContainer(ACCOUNT, 'listed-too');
+    expect(await ls(m.mnt)).not.toContain('listed-too');
+  });
+
   it("the mount's own changes keep working with the cache on", async () => {
     const d = `${m.root}/own`;
     await ok(`mkdir ${q(d)} && for i in $(seq 1 40); do echo $i > ${q(d)}/f$i; done`);
