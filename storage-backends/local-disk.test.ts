@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ErrorCodes } from '../src/core/errors.ts';
 import { LocalDiskBlobStore } from './local-disk.ts';
+import { md5, readAll } from '../test/core/fixtures.ts';
 
 let root: string;
 let store: LocalDiskBlobStore;
@@ -20,13 +21,6 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const md5 = (buf: Buffer): string => createHash('md5').update(buf).digest('hex');
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of stream as AsyncIterable<Buffer>) parts.push(chunk);
-  return Buffer.concat(parts);
-}
 
 /** Every file below `dir`, relative paths. */
 async function filesUnder(dir: string): Promise<string[]> {

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { ErrorCodes, isSwiftgateError } from '../src/core/errors.ts';
 import { LocalDiskBlobStore } from './local-disk.ts';
 import { acquireMd5Pool, HashingStager, Md5Pool, releaseMd5Pool, RING_SLOTS, SLOT_BYTES } from './md5-pool.ts';
+import { md5, readAll } from '../test/core/fixtures.ts';
 
 // The default is no workers on hosts with fewer than 3 cores (like CI's): these tests are
 // about the workers, so they always ask for two.
@@ -28,13 +29,6 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const md5 = (buf: Buffer): string => createHash('md5').update(buf).digest('hex');
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of stream as AsyncIterable<Buffer>) parts.push(chunk);
-  return Buffer.concat(parts);
-}
 
 function chunked(data: Buffer, size: number): Readable {
   const parts: Buffer[] = [];
