@@ -20,7 +20,7 @@
 import { readdirSync, readlinkSync, write } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import type { MountChange } from './backend.ts';
-import type { PathMap } from './paths.ts';
+import { type PathMap, parentPath } from './paths.ts';
 
 const FUSE_NOTIFY_INVAL_ENTRY = 3;
 const FUSE_ROOT_ID = 1n;
@@ -42,13 +42,7 @@ export function fuseDeviceFds(): Set<number> {
   } catch {
     return out;
   }
-  for (const fd of fds) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === '/dev/fuse') out.add(Number(fd));
-    } catch {
-      // closed meanwhile
-    }
-  }
+  for (const fd of fds) if (isFuseDevice(Number(fd))) out.add(Number(fd));
   return out;
 }
 
@@ -91,11 +85,8 @@ export class KernelCache {
     for (const c of changes) {
       if (c.kind === 'all') {
         for (const p of this.seen.keys()) if (parentPath(p) === '/') targets.push({ path: p, removal: true });
-      } else if (c.kind === 'container') {
-        const p = paths.pathOf(c.container, '');
-        if (p !== undefined && p !== '/') targets.push({ path: p.replace(/\/$/, ''), removal: c.deleted });
       } else {
-        const p = paths.pathOf(c.container, c.name.replace(/\/+$/, ''));
+        const p = paths.pathOfChange(c);
         if (p !== undefined && p !== '/') targets.push({ path: p, removal: c.deleted });
       }
     }
@@ -203,9 +194,3 @@ function isFuseDevice(fd: number): boolean {
   }
 }
 
-/** '/a/b' → '/a' → '/' → undefined. */
-function parentPath(p: string): string | undefined {
-  if (p === '/' || p === '') return undefined;
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
-}

@@ -11,7 +11,7 @@
  */
 import type { NodeInfo } from './attrs.ts';
 import type { MountChange } from './backend.ts';
-import type { PathMap } from './paths.ts';
+import { type PathMap, parentPath } from './paths.ts';
 
 interface Entry {
   node: NodeInfo | null;
@@ -133,23 +133,13 @@ export class LookupCache {
     for (const c of changes) {
       if (c.kind === 'all') {
         this.clear();
-      } else if (c.kind === 'container') {
-        const p = paths.pathOf(c.container, '');
-        if (p === undefined) continue;
-        const dir = p.length > 1 ? p.replace(/\/$/, '') : '/';
-        if (c.deleted) this.invalidateTree(dir);
-        else this.invalidatePath(dir);
       } else {
-        const p = paths.pathOf(c.container, c.name.replace(/\/+$/, ''));
-        if (p !== undefined) this.invalidatePath(p, c.deleted);
+        const p = paths.pathOfChange(c);
+        if (p === undefined) continue;
+        if (c.kind === 'container' && c.deleted) this.invalidateTree(p);
+        else this.invalidatePath(p, c.kind === 'container' || c.deleted);
       }
     }
   }
 }
 
-/** '/a/b' → '/a' → '/' → undefined. */
-function parentPath(p: string): string | undefined {
-  if (p === '/' || p === '') return undefined;
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
-}

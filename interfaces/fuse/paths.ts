@@ -3,6 +3,7 @@
  * (containers are the top-level directories) or one container as its root.
  */
 import { Errno, fsError } from './errno.ts';
+import type { MountChange } from './backend.ts';
 
 export type Target =
   /** The mount root of an account mount. */
@@ -39,11 +40,25 @@ export class PathMap {
     return t;
   }
 
+  /** The FUSE path a change is about ('/' for the mount root), if this mount shows it. */
+  pathOfChange(c: Exclude<MountChange, { kind: 'all' }>): string | undefined {
+    if (c.kind === 'object') return this.pathOf(c.container, c.name.replace(/\/+$/, ''));
+    const p = this.pathOf(c.container, '');
+    return p === undefined || p === '/' ? p : p.replace(/\/$/, '');
+  }
+
   /** The FUSE path of an object, if this mount shows it. */
   pathOf(container: string, key: string): string | undefined {
     if (this.container !== undefined) return container === this.container ? `/${key}` : undefined;
     return `/${container}/${key}`;
   }
+}
+
+/** '/a/b' → '/a' → '/' → undefined. */
+export function parentPath(p: string): string | undefined {
+  if (p === '/' || p === '') return undefined;
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
 }
 
 /** `a/b/c` → `a/b`; top level → ''. */
