@@ -84,6 +84,19 @@ export type MountChange =
   /** `deleted`: the object went away (its implicit parent directories may have too). */
   | { kind: 'object'; container: string; name: string; deleted: boolean };
 
+/**
+ * What a change event means to the mount's caches: one of the core's feed events (local
+ * mode) or a line of a gateway's change stream (remote mode, untrusted: fields checked).
+ */
+export function mountChangeOf(e: { kind?: unknown; op?: unknown; container?: unknown; object?: unknown }): MountChange | undefined {
+  const deleted = e.op === 'delete';
+  if (e.kind === 'account') return { kind: 'all' };
+  if (typeof e.container !== 'string') return undefined;
+  if (e.kind === 'container') return { kind: 'container', container: e.container, deleted };
+  if (e.kind === 'object' && typeof e.object === 'string') return { kind: 'object', container: e.container, name: e.object, deleted };
+  return undefined;
+}
+
 /** May return a promise: in local mode the writer is answered only after it settles. */
 export type ChangeListener = (changes: readonly MountChange[]) => void | Promise<void>;
 

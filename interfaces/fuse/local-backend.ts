@@ -21,6 +21,7 @@ import type {
   SpaceInfo,
   StoreObject,
 } from './backend.ts';
+import { mountChangeOf } from './backend.ts';
 import { Errno, fsError } from './errno.ts';
 import { ObjectReader } from './reader.ts';
 
@@ -185,9 +186,8 @@ function mountChanges(account: string, events: readonly ChangeEvent[]): MountCha
   const out: MountChange[] = [];
   for (const e of events) {
     if (e.account !== account) continue;
-    if (e.kind === 'account') out.push({ kind: 'all' });
-    else if (e.kind === 'container' && e.container !== undefined) out.push({ kind: 'container', container: e.container, deleted: e.op === 'delete' });
-    else if (e.kind === 'object' && e.container !== undefined && e.object !== undefined) out.push({ kind: 'object', container: e.container, name: e.object, deleted: e.op === 'delete' });
+    const change = mountChangeOf(e);
+    if (change) out.push(change);
   }
   return out;
 }

@@ -9,7 +9,7 @@
  * the mount on TTL expiry only, logged once.
  */
 import type { IncomingMessage } from 'node:http';
-import type { MountChange } from '../backend.ts';
+import { type MountChange, mountChangeOf } from '../backend.ts';
 import type { SwiftClient } from './client.ts';
 import { RemoteError } from './errors.ts';
 
@@ -157,7 +157,7 @@ export class PushInvalidation {
             changes.push({ kind: 'all' });
             this.onReset();
           } else if (line?.type === 'change') {
-            const c = changeOf(line);
+            const c = mountChangeOf(line);
             if (c) changes.push(c);
           }
           // Heartbeats and unknown lines only keep the connection alive.
@@ -198,12 +198,3 @@ function parseLine(text: string): StreamLine | undefined {
   }
 }
 
-/** A change line → what the mount's cache drops (as local-backend.ts maps feed events). */
-function changeOf(l: StreamLine): MountChange | undefined {
-  const deleted = l.op === 'delete';
-  if (l.kind === 'account') return { kind: 'all' };
-  if (typeof l.container !== 'string') return undefined;
-  if (l.kind === 'container') return { kind: 'container', container: l.container, deleted };
-  if (l.kind === 'object' && typeof l.object === 'string') return { kind: 'object', container: l.container, name: l.object, deleted };
-  return undefined;
-}
