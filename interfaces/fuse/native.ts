@@ -5,8 +5,11 @@
  * arrives and `rsync -a`/`cp -p` could not keep mtimes. For the exact prebuilt we know
  * (checked by SHA-256 and by the instruction bytes), one displacement byte turns the
  * second `mov 0x68(%r13),%r13` (l->atime) into `mov 0x70(%r13),%r13` (l->mtime). The
- * fixed copy is loaded from a private temp dir in place of the prebuilt; any other build
- * loads unchanged and `utimensFixed` is false.
+ * fixed copy is loaded from a private temp dir in place of the prebuilt — and in place of
+ * whatever file node-gyp-build would pick: `npm ci` on a machine without libfuse.so.2
+ * yet compiles fuse-native from source (build/Release/fuse.node, same bug, other bytes),
+ * and node-gyp-build prefers that build. Any other prebuilt loads unchanged and
+ * `utimensFixed` is false.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,13 +68,17 @@ export function loadFuse(): LoadedFuse {
 function preloadFixedBinding(): boolean {
   if (process.arch !== KNOWN_PREBUILT.arch) return false;
   let prebuilt: string;
+  let chosen: string;
   try {
     const pkg = dirname(require.resolve('fuse-native/package.json'));
     prebuilt = realpathSync(join(pkg, 'prebuilds', `linux-${process.arch}`, 'node.napi.node'));
+    // The file fuse-native's own `require('node-gyp-build')(__dirname)` will load.
+    const nodeGypBuild = createRequire(join(pkg, 'package.json'))('node-gyp-build') as { path(dir: string): string };
+    chosen = realpathSync(nodeGypBuild.path(pkg));
   } catch {
     return false;
   }
-  if (require.cache[prebuilt]) return false; // already loaded as shipped
+  if (require.cache[prebuilt] || require.cache[chosen]) return false; // already loaded as shipped
   const bytes = readFileSync(prebuilt);
   if (createHash('sha256').update(bytes).digest('hex') !== KNOWN_PREBUILT.sha256) return false;
   const { at, expect, fixedByte } = KNOWN_PREBUILT;
@@ -87,6 +94,7 @@ function preloadFixedBinding(): boolean {
     mod.filename = prebuilt;
     mod.loaded = true;
     require.cache[prebuilt] = mod;
+    require.cache[chosen] = mod;
     return true;
   } catch {
     return false;
