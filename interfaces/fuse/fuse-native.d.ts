@@ -69,6 +69,8 @@ export interface FuseOptions {
   defaultPermissions?: boolean;
   fsname?: string;
   maxRead?: number;
+  /** libfuse `kernel_cache`: every open keeps the inode's page cache (keep_cache). */
+  kernelCache?: boolean;
   /** Seconds; passed as strings so that "0" survives fuse-native's truthiness check. */
   attrTimeout?: string;
   entryTimeout?: string;

@@ -43,6 +43,11 @@ export interface MountOptions {
   entryTimeout?: number;
   /** Let other users (e.g. the web server's) use the mount; permissions are then checked. */
   allowOther?: boolean;
+  /**
+   * Local mode: keep file contents in the kernel's page cache across opens (default true;
+   * every change made elsewhere drops the pages of the file it changed).
+   */
+  pageCache?: boolean;
   /** Lookup-cache entry lifetime, ms (default 1000; 0 disables the cache). */
   lookupCacheTtlMs?: number;
   debug?: boolean;
@@ -108,6 +113,8 @@ async function mountBackend(store: MountBackend, mountpoint: string, spoolBase: 
     log,
     trace: process.env.SWIFTGATE_FUSE_TRACE === '1',
     answered: (path) => kernel?.answered(path),
+    opened: (path) => kernel?.fileOpened(path),
+    renamed: (from, to) => kernel?.renamed(from, to),
   });
   const exists = async (path: string): Promise<boolean> => (await fs.lookup(path).catch(() => undefined)) !== undefined;
   const unsubscribe = store.subscribe((changes) => {
@@ -116,12 +123,16 @@ async function mountBackend(store: MountBackend, mountpoint: string, spoolBase: 
     return kernel && foreign.length > 0 ? kernel.onChanges(paths, foreign, exists) : undefined;
   });
 
-  const fuseOpts: FuseOptions = {
+  // Local mode also lets the page cache outlive a close (libfuse `kernel_cache`): the
+  // invalidation below drops an opened file's pages whenever it changes elsewhere.
+  const pageCache = store.mode === 'local' && opts.pageCache !== false;
+  const fuseOpts = (kernelCache: boolean): FuseOptions => ({
     // fuse-native has no switch for these libfuse options; its fsname value is passed
     // through `-o` unescaped, so they ride along: big_writes (128 KiB writes, not 4 KiB),
     // atomic_o_trunc (O_TRUNC reaches open, no separate truncate to an empty object).
     fsname: `swiftgate,big_writes,atomic_o_trunc`,
     autoUnmount: true,
+    kernelCache,
     // Only needed when others may enter; without it a create no longer makes the kernel
     // re-ask the directory's attributes (its permission check) for the next path walk.
     defaultPermissions: opts.allowOther === true,
@@ -131,19 +142,25 @@ async function mountBackend(store: MountBackend, mountpoint: string, spoolBase: 
     debug: opts.debug === true,
     // Metadata answers are quick or failed; data operations may move gigabytes.
     timeout: { default: 30_000, read: 600_000, write: 600_000, flush: false, fsync: false, release: false, truncate: 600_000, ftruncate: 600_000 },
-  };
-  const fuse = new Fuse(mnt, ops, fuseOpts);
+  });
+  let fuse = new Fuse(mnt, ops, fuseOpts(pageCache));
   let device: number | undefined;
   try {
     device = await mountFindingDevice(fuse);
+    if (device === undefined && pageCache) {
+      // Nothing could drop stale pages: mount again without keeping them.
+      log("warning: cannot find this mount's /dev/fuse descriptor: file contents are not cached across opens");
+      await unmount(fuse, mnt, log);
+      fuse = new Fuse(mnt, ops, fuseOpts(false));
+      device = await mountFindingDevice(fuse);
+    }
   } catch (err) {
     unsubscribe();
     throw new Error(`cannot mount ${mnt}: ${(err as Error).message}`);
   }
-  if (attrTimeout > 0 || entryTimeout > 0) {
-    if (device !== undefined) kernel = new KernelCache(mnt, device, Math.max(attrTimeout, entryTimeout), log);
-    else log(`warning: cannot find this mount's /dev/fuse descriptor: changes made elsewhere may show up to ${Math.max(attrTimeout, entryTimeout)} s late`);
-  }
+  const kernelTimeout = Math.max(attrTimeout, entryTimeout);
+  if (device !== undefined && (kernelTimeout > 0 || pageCache)) kernel = new KernelCache(mnt, device, kernelTimeout, log);
+  else if (kernelTimeout > 0) log(`warning: cannot find this mount's /dev/fuse descriptor: changes made elsewhere may show up to ${kernelTimeout} s late`);
   const what = opts.container !== undefined ? `${store.describe}/${opts.container}` : store.describe;
   let closed: Promise<void> | undefined;
   return {

@@ -15,6 +15,10 @@ export interface OpsOptions {
   trace?: boolean;
   /** Told of every path whose attributes went to the kernel (it may cache them). */
   answered?: (path: string) => void;
+  /** Told of every file opened or created (the kernel may keep its pages). */
+  opened?: (path: string) => void;
+  /** Told of every rename this mount made (the kernel moved what it holds). */
+  renamed?: (from: string, to: string) => void;
 }
 
 export function buildOperations(fs: Filesystem, files: OpenFiles, owner: Owner, opts: OpsOptions): FuseOperations {
@@ -39,6 +43,12 @@ export function buildOperations(fs: Filesystem, files: OpenFiles, owner: Owner, 
       (err: unknown) => cb(fail(op, path, err)),
     );
   };
+  const opened =
+    (path: string) =>
+    (fh: number): number => {
+      opts.opened?.(path);
+      return fh;
+    };
   const value = <T>(op: string, path: string, cb: ValueCallback<T>, p: Promise<T>): void => {
     trace(op, path, p).then(
       (v) => cb(0, v),
@@ -60,9 +70,9 @@ export function buildOperations(fs: Filesystem, files: OpenFiles, owner: Owner, 
         }),
       ),
     readdir: (path, cb) => value('readdir', path, cb, fs.readdir(path)),
-    open: (path, flags, cb) => value('open', path, cb, files.open(path, flags)),
+    open: (path, flags, cb) => value('open', path, cb, files.open(path, flags).then(opened(path))),
     create: (path, mode, cb) =>
-      value('create', path, cb, files.create(path, { mode: modeMeta(mode), mtime: mtimeMeta(Date.now()) })),
+      value('create', path, cb, files.create(path, { mode: modeMeta(mode), mtime: mtimeMeta(Date.now()) }).then(opened(path))),
     read: (path, fd, buf, len, pos, cb) => done('read', path, cb, files.read(fd, buf, len, pos)),
     write: (path, fd, buf, len, pos, cb) => done('write', path, cb, files.write(fd, buf, len, pos)),
     flush: (path, fd, cb) => done('flush', path, cb, files.flush(fd)),
@@ -75,7 +85,7 @@ export function buildOperations(fs: Filesystem, files: OpenFiles, owner: Owner, 
     chmod: (path, mode, cb) => done('chmod', path, cb, fs.chmod(path, mode)),
     chown: (path, uid, gid, cb) => done('chown', path, cb, fs.chown(path, uid, gid)),
     unlink: (path, cb) => done('unlink', path, cb, fs.unlink(path)),
-    rename: (src, dest, cb) => done('rename', src, cb, fs.rename(src, dest)),
+    rename: (src, dest, cb) => done('rename', src, cb, fs.rename(src, dest).then(() => opts.renamed?.(src, dest))),
     mkdir: (path, mode, cb) => done('mkdir', path, cb, fs.mkdir(path, mode)),
     rmdir: (path, cb) => done('rmdir', path, cb, fs.rmdir(path)),
     symlink: (target, path, cb) => done('symlink', path, cb, fs.symlink(target, path)),

@@ -10,7 +10,7 @@ import { appendFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mountLocal } from '../../interfaces/fuse/index.ts';
+import { type MountOptions, mountLocal } from '../../interfaces/fuse/index.ts';
 import { defaultConfig } from '../../src/config.ts';
 import { type Core, openCore } from '../../src/core.ts';
 import type { RunningView } from '../../src/server.ts';
@@ -37,7 +37,7 @@ export interface Mounted {
   close(): Promise<void>;
 }
 
-export async function mountForTest(): Promise<Mounted> {
+export async function mountForTest(opts: MountOptions = {}): Promise<Mounted> {
   const base = await mkdtemp(join(tmpdir(), 'sg-fuse-test-'));
   const dataDir = join(base, 'data');
   const mnt = join(base, 'mnt');
@@ -52,7 +52,7 @@ export async function mountForTest(): Promise<Mounted> {
     // SWIFTGATE_FUSE_TEST_LOG=FILE keeps the mount's log (with SWIFTGATE_FUSE_TRACE=1: every op).
     const logFile = process.env.SWIFTGATE_FUSE_TEST_LOG;
     const log = logFile ? (msg: string) => appendFileSync(logFile, `${msg}\n`) : () => undefined;
-    view = await mountLocal(core, mnt, config, { account: ACCOUNT, log });
+    view = await mountLocal(core, mnt, config, { account: ACCOUNT, log, ...opts });
   } catch (err) {
     await core.close();
     throw err;
