@@ -5,7 +5,9 @@
  * shared/reference/peers/bench.sh (fuse section):
  *   sequential write and read of a BIG_MB file (dd bs=1M), creating NSMALL 4 KiB files
  *   (bash printf > f), `ls -l` and `find` over them.
- * Every command is bounded (TMO seconds). Env: BIG_MB=200 NSMALL=1000 TMO=300
+ * This VM's timings swing ±2× from run to run, so every target runs REPS times (default
+ * 3), the targets taking turns, and the table shows medians.
+ * Every command is bounded (TMO seconds). Env: BIG_MB=200 NSMALL=1000 TMO=300 REPS=3
  * RCLONE=1 (0 skips rclone) REMOTE=1 (0 skips remote mode) ONLY=name,… (run only these
  * of local,rclone,swiftgate,sg-remote) ATTR_TIMEOUT=N (kernel cache seconds for swiftgate; default: the mount's own default). Run: npm run bench:fuse (as root: drops the page cache
  * before the cold read when it can).
@@ -22,6 +24,7 @@ import { startGateway } from '../src/server.ts';
 const BIG_MB = Number(process.env.BIG_MB ?? 200);
 const NSMALL = Number(process.env.NSMALL ?? 1000);
 const TMO = Number(process.env.TMO ?? 300);
+const REPS = Math.max(1, Number(process.env.REPS ?? 3));
 const ONLY = process.env.ONLY ? new Set(process.env.ONLY.split(',')) : undefined;
 const wanted = (name: string) => ONLY === undefined || ONLY.has(name);
 const WITH_RCLONE = process.env.RCLONE !== '0' && wanted('rclone');
@@ -146,6 +149,14 @@ async function withRemote(base: string): Promise<Map<string, number | undefined>
   }
 }
 
+/** The median, or undefined if any run failed (a failure is never hidden by the others). */
+function median(values: Array<number | undefined>): number | undefined {
+  if (values.length === 0 || values.some((v) => v === undefined)) return undefined;
+  const sorted = (values as number[]).slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 function table(rows: Row[], targets: string[]): string {
   const fmt = (v: number | undefined) => (v === undefined ? 'FAIL' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
   const ratio = (a: number | undefined, b: number | undefined, hi: boolean) =>
@@ -168,34 +179,48 @@ function table(rows: Row[], targets: string[]): string {
 
 async function main(): Promise<void> {
   const base = await mkdtemp(join(tmpdir(), 'sg-bench-fuse-'));
-  const results = new Map<string, Map<string, number | undefined>>();
+  /** target → metric → one value per rep (undefined: that rep failed). */
+  const samples = new Map<string, Map<string, Array<number | undefined>>>();
+  const record = (target: string, r: Map<string, number | undefined> | undefined) => {
+    if (!r) return;
+    const byMetric = samples.get(target) ?? new Map<string, Array<number | undefined>>();
+    samples.set(target, byMetric);
+    for (const [k, v] of r) byMetric.set(k, [...(byMetric.get(k) ?? []), v]);
+  };
   try {
-    process.stderr.write(`bench:fuse BIG_MB=${BIG_MB} NSMALL=${NSMALL} ATTR_TIMEOUT=${ATTR_TIMEOUT ?? 'default'} in ${base}\n`);
-    if (wanted('local')) {
-      const local = join(base, 'local');
-      await mkdir(local);
-      process.stderr.write('… plain local dir\n');
-      results.set('local', await run(local));
-    }
-    if (WITH_RCLONE) {
-      process.stderr.write('… rclone mount --vfs-cache-mode off\n');
-      const r = await withRclone(base);
-      if (r) results.set('rclone', r);
-      else process.stderr.write('rclone mount unavailable: skipped\n');
-    }
-    if (wanted('swiftgate')) {
-      process.stderr.write('… swiftgate local mount\n');
-      results.set('swiftgate', await withSwiftgate(base));
-    }
-    if (WITH_REMOTE) {
-      process.stderr.write('… swiftgate remote mount (HTTP on this host)\n');
-      const r = await withRemote(base);
-      if (r) results.set('sg-remote', r);
-      else process.stderr.write('remote mount did not start: skipped\n');
+    process.stderr.write(`bench:fuse BIG_MB=${BIG_MB} NSMALL=${NSMALL} REPS=${REPS} ATTR_TIMEOUT=${ATTR_TIMEOUT ?? 'default'} in ${base}\n`);
+    for (let rep = 1; rep <= REPS; rep++) {
+      const dir = join(base, `rep${rep}`);
+      await mkdir(dir);
+      if (wanted('local')) {
+        const local = join(dir, 'local');
+        await mkdir(local);
+        process.stderr.write(`… [${rep}/${REPS}] plain local dir\n`);
+        record('local', await run(local));
+      }
+      if (WITH_RCLONE) {
+        process.stderr.write(`… [${rep}/${REPS}] rclone mount --vfs-cache-mode off\n`);
+        const r = await withRclone(dir);
+        if (r) record('rclone', r);
+        else process.stderr.write('rclone mount unavailable: skipped\n');
+      }
+      if (wanted('swiftgate')) {
+        process.stderr.write(`… [${rep}/${REPS}] swiftgate local mount\n`);
+        record('swiftgate', await withSwiftgate(dir));
+      }
+      if (WITH_REMOTE) {
+        process.stderr.write(`… [${rep}/${REPS}] swiftgate remote mount (HTTP on this host)\n`);
+        const r = await withRemote(dir);
+        if (r) record('sg-remote', r);
+        else process.stderr.write('remote mount did not start: skipped\n');
+      }
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
   } finally {
     await rm(base, { recursive: true, force: true }).catch(() => undefined);
   }
+  const results = new Map<string, Map<string, number | undefined>>();
+  for (const [target, byMetric] of samples) results.set(target, new Map([...byMetric].map(([k, vs]) => [k, median(vs)])));
   const metrics: Array<[string, string, string, boolean]> = [
     ['write', `seq write ${BIG_MB} MiB (dd conv=fsync)`, 'MB/s', true],
     ['read-cold', `seq read ${BIG_MB} MiB, cache dropped`, 'MB/s', true],
@@ -212,7 +237,7 @@ async function main(): Promise<void> {
     higherIsBetter: hi,
     values: new Map(targets.map((t) => [t, results.get(t)?.get(key)])),
   }));
-  process.stdout.write(`${table(rows, targets)}\n(ratios: swiftgate = local mode; >1x means swiftgate is better)\n`);
+  process.stdout.write(`${table(rows, targets)}\n(medians of ${REPS} runs; ratios: swiftgate = local mode; >1x means swiftgate is better)\n`);
 }
 
 main().then(
