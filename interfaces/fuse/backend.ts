@@ -69,6 +69,8 @@ export interface PutOptions {
   contentType: string;
   meta: Metadata;
   headers?: Record<string, string>;
+  /** False: may resolve before the commit is durable (close(2)); sync() makes it so (fsync(2)). */
+  durable?: boolean;
 }
 
 /** Reads of one open, unmodified file. */
@@ -137,6 +139,8 @@ export interface MountBackend {
   /** The target must not exist. */
   renameDirectory(container: string, from: string, to: string): Promise<void>;
 
+  /** Makes every commit so far durable (fsync(2) after commits made with `durable: false`). */
+  sync(): Promise<void>;
   /** Changes this backend knows of (its own writes; in local mode every commit anywhere). */
   subscribe(listener: ChangeListener): () => void;
   close(): Promise<void>;

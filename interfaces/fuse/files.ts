@@ -4,6 +4,8 @@
  * empty, anything else copies the object in first), and the spool becomes ONE object on
  * flush/fsync/release. A failed commit is the return value of close(2), never a silent
  * loss. All handles of one path share one OpenFile, so they see each other's writes.
+ * As on a disk filesystem, close(2) commits without waiting for durability (the store
+ * makes it durable within a second) and fsync(2) waits for it.
  */
 import { lookup as mimeLookup } from 'mime-types';
 import type { Metadata } from '../../src/core/types.ts';
@@ -146,10 +148,11 @@ export class OpenFiles {
     if (file?.dirty && !(file.size === 0 && !file.written)) await file.exclusive(() => this.commit(file));
   }
 
-  /** fsync(2): commit whatever is dirty. */
+  /** fsync(2): commit whatever is dirty, and make it (and any earlier close) durable. */
   async fsync(fh: number): Promise<void> {
     const file = this.handle(fh).file;
-    if (file?.dirty) await file.exclusive(() => this.commit(file));
+    if (file?.dirty) await file.exclusive(() => this.commit(file, true));
+    else await this.store.sync();
   }
 
   async release(fh: number): Promise<void> {
@@ -333,7 +336,7 @@ export class OpenFiles {
     delete file.pending.mtime; // a write after utimens moves mtime on, as on a disk
   }
 
-  private async commit(file: OpenFile): Promise<void> {
+  private async commit(file: OpenFile, durable = false): Promise<void> {
     if (!file.dirty) return;
     if (file.detached) {
       file.dirty = false;
@@ -349,6 +352,7 @@ export class OpenFiles {
         contentType,
         meta,
         ...(base ? { headers: base.headers } : {}),
+        durable,
       });
     } catch (err) {
       spool.unlend();

@@ -121,8 +121,13 @@ export class LocalBackend implements MountBackend {
       ...(opts.headers ? { headers: opts.headers } : {}),
       expectedSize: src.size,
       ...(localFile ? { localFile } : {}),
+      ...(opts.durable === false ? { durable: false } : {}),
     });
     return this.wrap(rec);
+  }
+
+  sync(): Promise<void> {
+    return this.ns.sync();
   }
 
   async deleteObject(container: string, name: string): Promise<void> {

@@ -114,6 +114,9 @@ export class OwnChangeTracker implements MountBackend {
   renameDirectory(container: string, from: string, to: string) {
     return this.own.during([tree(container, from), tree(container, to)], () => this.store.renameDirectory(container, from, to));
   }
+  sync() {
+    return this.store.sync();
+  }
   subscribe(listener: ChangeListener) {
     return this.store.subscribe(listener);
   }

@@ -5,7 +5,7 @@
  * trip does check + commit + invalidation in every other process, where separate calls
  * took three or four.
  */
-import type { AccountUpdate, ContainerInit, ContainerUpdate, NamespaceStore, ObjectChange, ObjectCommitResult } from '../metadata/store.ts';
+import type { AccountUpdate, CommitOptions, ContainerInit, ContainerUpdate, NamespaceStore, ObjectChange, ObjectCommitResult } from '../metadata/store.ts';
 import type { ChangeEvent, ChangeFeed } from './change-feed.ts';
 import { type SwiftgateError, errors } from './errors.ts';
 import type { AccountRecord, ContainerRecord, MetadataPatch, ObjectRecord } from './types.ts';
@@ -27,7 +27,7 @@ export interface ObjectMetaUpdate {
 
 /** Each mutation's arguments (the account first) and result. */
 export interface MutationSignatures {
-  commitObjects: [[account: string, container: string, changes: ObjectChange[], check?: CommitCheck], ObjectCommitResult];
+  commitObjects: [[account: string, container: string, changes: ObjectChange[], check?: CommitCheck, opts?: CommitOptions], ObjectCommitResult];
   /** `now`: an object expired by then is not found. */
   updateObjectMeta: [[account: string, container: string, name: string, update: ObjectMetaUpdate, timestamp: string, now: number], ObjectRecord];
   createAccount: [[account: string, timestamp: string, init?: AccountUpdate], { created: boolean; record: AccountRecord }];
@@ -59,7 +59,7 @@ type Defs = { [K in MutationName]: MutationDef<MutationArgs<K>, MutationValue<K>
 const MUTATIONS: Defs = {
   commitObjects: {
     check: (store, account, container, _changes, check) => (check ? checkCommit(store, account, container, check) : undefined),
-    apply: (store, account, container, changes) => store.commitObjects(account, container, changes),
+    apply: (store, account, container, changes, _check, opts) => store.commitObjects(account, container, changes, opts),
     events: ([account, container, changes], result) => objectEvents(account, container, changes, result),
   },
   updateObjectMeta: {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { BlobStore, BlobWriteResult, ByteRange } from '../../storage-backends/blob-store.ts';
-import type { MetadataStore, ObjectChange } from '../metadata/store.ts';
+import type { CommitOptions, MetadataStore, ObjectChange } from '../metadata/store.ts';
 import { ABSENT, type ReadCache } from '../cache/read-cache.ts';
 import { dropEmpty } from '../metadata/records.ts';
 import type { ChangeFeed } from './change-feed.ts';
@@ -68,6 +68,12 @@ export interface PutObjectOptions {
    * is then left unread. The file must not change afterwards.
    */
   localFile?: { path: string; md5: string };
+  /**
+   * False: resolve once the commit is written, before it is durable (a file closed
+   * through FUSE: POSIX promises durability at fsync, see sync()). It survives a crash of
+   * this process at once, and of the machine within a second. Default true.
+   */
+  durable?: boolean;
 }
 
 export interface CopyObjectOptions {
@@ -377,12 +383,17 @@ export class Namespace {
     try {
       // Quotas are checked with the commit, against the counts at that moment, real size.
       const check = quotas ? { quota: { bytes: blob.size, objects: 1 } } : undefined;
-      await this.commit(account, container, [{ op: 'put', record, ...(blob.inline ? { inline: blob.inline } : {}) }], check);
+      await this.commit(account, container, [{ op: 'put', record, ...(blob.inline ? { inline: blob.inline } : {}) }], check, opts.durable === false ? { durable: false } : undefined);
     } catch (err) {
       await this.discardBlob(blob.blobId);
       throw err;
     }
     return record;
+  }
+
+  /** Makes every commit so far durable, also those made with `durable: false` (fsync(2)). */
+  sync(): Promise<void> {
+    return this.store.sync();
   }
 
   async copyObject(src: ObjectRef, dst: ObjectRef, opts: CopyObjectOptions = {}): Promise<{ source: ObjectRecord; record: ObjectRecord }> {
@@ -713,8 +724,8 @@ export class Namespace {
   }
 
   /** Commits and publishes (every cache clean) in one step; in cluster mode one host round trip. */
-  private async commit(account: string, container: string, changes: ObjectChange[], check?: CommitCheck) {
-    const result = await this.mutator.run('commitObjects', account, container, changes, check);
+  private async commit(account: string, container: string, changes: ObjectChange[], check?: CommitCheck, opts?: CommitOptions) {
+    const result = await this.mutator.run('commitObjects', account, container, changes, check, opts);
     if (result.garbage.length > 0) void this.deleteGarbage(result.garbage);
     return result;
   }

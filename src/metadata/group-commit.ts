@@ -3,6 +3,12 @@
  * against the newest state (committed, or enqueued in the overlay), queued, and written
  * together in one synced batch. Many concurrent writers share one fsync while every
  * read-modify-write (counts, bytes, previous versions) still sees all earlier writes.
+ *
+ * A writer may defer durability (a file closed through FUSE: POSIX promises durability
+ * only at fsync). Its batch is written to the log without a sync, so it survives a crash
+ * of this process, and becomes durable with the next synced batch — one that a durable
+ * writer or sync() makes, or the timer at most DEFERRED_SYNC_MS later. A synced write
+ * of the log covers every write before it.
  */
 import type { Level } from 'level';
 import { errors } from '../core/errors.ts';
@@ -15,7 +21,13 @@ export type BatchOp =
 interface Waiter {
   resolve: () => void;
   reject: (err: unknown) => void;
+  durable: boolean;
 }
+
+/** The longest a deferred commit waits for its fsync (ext4 commits its journal every 5 s). */
+export const DEFERRED_SYNC_MS = 1000;
+/** Never stored: a synced write of its deletion makes the log durable up to that point. */
+const SYNC_MARKER = 'S\u0000sync';
 
 export class GroupCommitter {
   /** key → newest enqueued value (`null`: deleted) and the batch that carries it. */
@@ -24,10 +36,14 @@ export class GroupCommitter {
   private waiters: Waiter[] = [];
   private seq = 1;
   private flushing = false;
+  /** Batches were written without a sync since the last synced one. */
+  private unsynced = false;
+  private syncTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Level<string, Value>,
-    private readonly sync: boolean,
+    /** fsync commits at all (false only in benchmarks of the metadata layer alone). */
+    private readonly syncWrites: boolean,
   ) {}
 
   /** Newest value of `key` as later mutations must see it. */
@@ -37,14 +53,23 @@ export class GroupCommitter {
     return (this.db.getSync(key)) as T | undefined;
   }
 
-  /** Queues ops (visible to `read` at once); resolves when they are durable. */
-  enqueue(ops: BatchOp[]): Promise<void> {
+  /**
+   * Queues ops (visible to `read` at once); resolves when they are durable, or with
+   * `durable` false once they are written (durable within DEFERRED_SYNC_MS).
+   */
+  enqueue(ops: BatchOp[], durable = true): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
     for (const op of ops) this.overlay.set(op.key, { value: op.type === 'put' ? op.value : null, seq: this.seq });
     for (const op of ops) this.queue.push(op);
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject, durable }));
     if (!this.flushing) void this.flush();
     return done;
+  }
+
+  /** Makes everything written so far durable (fsync(2) of a file closed before). */
+  async sync(): Promise<void> {
+    if (!this.syncWrites || (!this.unsynced && this.queue.length === 0 && !this.flushing)) return;
+    await this.enqueue([{ type: 'del', key: SYNC_MARKER }]);
   }
 
   private async flush(): Promise<void> {
@@ -56,8 +81,9 @@ export class GroupCommitter {
         const seq = this.seq++;
         this.queue = [];
         this.waiters = [];
+        const sync = this.syncWrites && waiters.some((w) => w.durable);
         try {
-          await this.db.batch(ops, { sync: this.sync });
+          await this.db.batch(ops, { sync });
         } catch (err) {
           // Later queued ops were computed on top of this batch: none of them may land.
           const failure = errors.backendUnavailable('metadata commit failed', err);
@@ -68,6 +94,8 @@ export class GroupCommitter {
           continue;
         }
         for (const [key, entry] of this.overlay) if (entry.seq <= seq) this.overlay.delete(key);
+        if (sync) this.synced();
+        else if (this.syncWrites) this.deferSync();
         for (const w of waiters) w.resolve();
       }
     } finally {
@@ -75,9 +103,26 @@ export class GroupCommitter {
     }
   }
 
-  /** Resolves when everything enqueued so far is written. */
+  /** Resolves when everything enqueued so far is written, and durable. */
   async drain(): Promise<void> {
     while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+    await this.sync();
+    clearTimeout(this.syncTimer);
+  }
+
+  private deferSync(): void {
+    this.unsynced = true;
+    this.syncTimer ??= setTimeout(() => {
+      this.syncTimer = undefined;
+      // A failure here fails no writer: the next durable write or sync() tries again.
+      this.sync().catch(() => undefined);
+    }, DEFERRED_SYNC_MS).unref();
+  }
+
+  private synced(): void {
+    this.unsynced = false;
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
   }
 }
 

@@ -26,6 +26,7 @@ import type {
   AccountUpdate,
   ContainerInit,
   ContainerUpdate,
+  CommitOptions,
   DomainRecord,
   MetadataStore,
   ObjectChange,
@@ -201,7 +202,7 @@ export class LevelMetadataStore implements MetadataStore {
     return (this.db.getSync(keys.object(account, container, name))) as ObjectRecord | undefined;
   }
 
-  async commitObjects(account: string, container: string, changes: ObjectChange[]): Promise<ObjectCommitResult> {
+  async commitObjects(account: string, container: string, changes: ObjectChange[], opts: CommitOptions = {}): Promise<ObjectCommitResult> {
     const result: ObjectCommitResult = { previous: new Map(), garbage: [] };
     await this.mutate(account, async () => {
       const ckey = keys.container(account, container);
@@ -273,7 +274,7 @@ export class LevelMetadataStore implements MetadataStore {
         });
       }
       return ops;
-    });
+    }, opts.durable !== false);
     return result;
   }
 
@@ -484,12 +485,16 @@ export class LevelMetadataStore implements MetadataStore {
 
   // ------------------------------------------------------------------ helpers
 
-  /** Computes a mutation under the account's lock, then waits for it to be durable. */
-  private async mutate(account: string, compute: () => Promise<BatchOp[]>): Promise<void> {
+  /** Computes a mutation under the account's lock, then waits for it to be written (and durable, unless deferred). */
+  private async mutate(account: string, compute: () => Promise<BatchOp[]>, durable = true): Promise<void> {
     // Boxed: an async callback returning the bare promise would adopt it, so the lock
     // would be held until the batch is durable and one account's commits never shared one.
-    const { durable } = await this.accountLocks.run(account, async () => ({ durable: this.writer.enqueue(await compute()) }));
-    await durable;
+    const { written } = await this.accountLocks.run(account, async () => ({ written: this.writer.enqueue(await compute(), durable) }));
+    await written;
+  }
+
+  sync(): Promise<void> {
+    return this.writer.sync();
   }
 
   private cursor<T>(base: string, range: ScanRange): OrderedCursor<T> {

@@ -88,6 +88,16 @@ export interface DomainRecord {
   createdAt: string;
 }
 
+export interface CommitOptions {
+  /**
+   * False: the commit may resolve before it is durable — it survives a crash of this
+   * process at once, and a crash of the machine once the next sync() (or any durable
+   * commit, or a timer within a second) has run. A store whose every commit is durable
+   * ignores it. The blobs a commit references must be durable before it is made.
+   */
+  durable?: boolean;
+}
+
 /** Accounts, containers and objects. */
 export interface NamespaceStore {
   getAccount(account: string): Promise<AccountRecord | undefined>;
@@ -117,7 +127,9 @@ export interface NamespaceStore {
    * stops being pending; a blob no longer referenced after the commit becomes garbage
    * (an inline blob is simply deleted in the same commit).
    */
-  commitObjects(account: string, container: string, changes: ObjectChange[]): Promise<ObjectCommitResult>;
+  commitObjects(account: string, container: string, changes: ObjectChange[], opts?: CommitOptions): Promise<ObjectCommitResult>;
+  /** Makes every commit so far durable (those that deferred it; see CommitOptions). */
+  sync(): Promise<void>;
   updateObjectMeta(
     account: string,
     container: string,

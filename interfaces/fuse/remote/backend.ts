@@ -300,6 +300,9 @@ export class RemoteBackend implements MountBackend {
     return () => this.listeners.delete(listener);
   }
 
+  /** Nothing to do: a PUT is answered once the server made it durable. */
+  async sync(): Promise<void> {}
+
   async close(): Promise<void> {
     this.push?.close();
     this.client.close();

@@ -36,6 +36,7 @@ import { applyPatch, dropEmpty, newAccount, newContainer } from '../records.ts';
 import { scanListing } from '../listing-scan.ts';
 import type {
   AccountUpdate,
+  CommitOptions,
   ContainerInit,
   ContainerUpdate,
   DomainRecord,
@@ -302,12 +303,16 @@ export class PostgresMetadataStore implements MetadataStore {
     return row && toObject(row);
   }
 
+  /** Nothing to do: commits are durable when they resolve. */
+  async sync(): Promise<void> {}
+
   /** Small objects are not kept inline here (yet): the gateway turns inlining off for this store. */
   async getInlineBlob(_blobId: string): Promise<Buffer | undefined> {
     return undefined;
   }
 
-  async commitObjects(account: string, container: string, changes: ObjectChange[]): Promise<ObjectCommitResult> {
+  /** Every commit here is durable (a transaction); `CommitOptions.durable` changes nothing. */
+  async commitObjects(account: string, container: string, changes: ObjectChange[], _opts?: CommitOptions): Promise<ObjectCommitResult> {
     if (changes.some((ch) => ch.op === 'put' && (ch.inline !== undefined || ch.record.inline)))
       throw errors.invalidArgument('the PostgreSQL store does not keep object bytes inline (set blobs.inline_max_bytes = 0)');
     return this.tx(async (c) => {
