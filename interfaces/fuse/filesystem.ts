@@ -10,7 +10,7 @@ import { Errno, fsError } from './errno.ts';
 import type { FuseStatfs } from './fuse-native.d.ts';
 import type { OpenFiles } from './files.ts';
 import type { LookupCache } from './lookup-cache.ts';
-import { type EntryTarget, type PathMap, parentKey } from './paths.ts';
+import { type EntryTarget, type PathMap, parentKey, parentPath } from './paths.ts';
 
 const PAGE = 1000;
 const MAX_LINK = 4096;
@@ -32,6 +32,8 @@ export interface FilesystemDeps {
 
 /** Entries of one readdir whose attributes are prefetched (they live one cache TTL). */
 const PREFETCH_MAX = 2000;
+/** Directories with more entries than this are not listed ahead of lookups. */
+const LIST_AHEAD_MAX = 2000;
 
 export class Filesystem {
   private readonly store: MountBackend;
@@ -41,6 +43,8 @@ export class Filesystem {
   readonly owner: Owner;
   private readonly startedMs = Date.now();
   private readonly prefetchParallel: number;
+  /** Directories being listed ahead of lookups (see listAhead). */
+  private readonly listingAhead = new Set<string>();
   /** Lookups under way: a second ask for the same path waits for the first. */
   private readonly inflight = new Map<string, { gen: number; node: Promise<NodeInfo | undefined> }>();
 
@@ -60,6 +64,7 @@ export class Filesystem {
     if (open) return open;
     const cached = this.cache.get(path);
     if (cached !== undefined) return cached ?? undefined;
+    if (this.cache.absent(path)) return undefined;
     const gen = this.cache.gen;
     // Only a lookup started after the last change may be shared: an older one can
     // return what that change replaced.
@@ -67,6 +72,9 @@ export class Filesystem {
     if (running?.gen === gen) return running.node;
     const node = this.lookupUncached(path).then((n) => {
       this.cache.set(path, n ?? null, gen);
+      // A name that is not there is often about to be created, and its neighbours after
+      // it: with the directory's listing at hand, those lookups need no store call.
+      if (!n) this.listAhead(path);
       return n;
     });
     const entry = { gen, node };
@@ -95,11 +103,23 @@ export class Filesystem {
     return this.store.stat(t.container, t.key);
   }
 
+  /** Caches the listing of `path`'s directory in the background (if it is small enough to keep). */
+  private listAhead(path: string): void {
+    const dir = parentPath(path);
+    if (dir === undefined || this.cache.getListing(dir) || !this.cache.listable(dir) || this.listingAhead.has(dir)) return;
+    this.listingAhead.add(dir);
+    const gen = this.cache.gen;
+    this.listNames(dir, LIST_AHEAD_MAX)
+      .then(({ names, complete }) => (complete ? this.cache.setListing(dir, names, gen) : this.cache.markUnlistable(dir)))
+      .catch(() => undefined)
+      .finally(() => this.listingAhead.delete(dir));
+  }
+
   /** The names in a directory, read page by page (only names are kept). */
   async readdir(path: string): Promise<string[]> {
     const gen = this.cache.gen;
     const cached = this.cache.getListing(path);
-    const names = cached ? [...cached] : await this.readdirUncached(path);
+    const names = cached ? [...cached] : (await this.listNames(path)).names;
     if (!cached) this.cache.setListing(path, names.slice(), gen);
     const uncommitted = this.files.uncommittedIn(path);
     if (uncommitted.length) {
@@ -110,17 +130,19 @@ export class Filesystem {
     return names;
   }
 
-  private async readdirUncached(path: string): Promise<string[]> {
+  /** '.', '..' and the names in directory `path`, page by page; stops (not complete) past `max` names. */
+  private async listNames(path: string, max = Number.POSITIVE_INFINITY): Promise<{ names: string[]; complete: boolean }> {
     const t = this.paths.resolve(path);
     const names = ['.', '..'];
     if (t.kind === 'account') {
       let marker: string | undefined;
       do {
+        if (names.length - 2 > max) return { names, complete: false };
         const page = await this.store.listContainers(marker, PAGE);
         names.push(...page.items);
         marker = page.nextMarker;
       } while (marker);
-      return names;
+      return { names, complete: names.length - 2 <= max };
     }
     const node = await this.require(path);
     if (node.kind !== 'dir') throw fsError(Errno.ENOTDIR, `${path} is not a directory`);
@@ -128,6 +150,7 @@ export class Filesystem {
     const dirsSeen = new Set<string>();
     let marker: string | undefined;
     do {
+      if (names.length - 2 > max) return { names, complete: false };
       const page = await this.store.listDir(t.container, dir, marker, PAGE);
       for (const e of page.items) {
         if (e.kind === 'dir') {
@@ -139,7 +162,7 @@ export class Filesystem {
       }
       marker = page.nextMarker;
     } while (marker);
-    return names;
+    return { names, complete: names.length - 2 <= max };
   }
 
   /** Warms the lookup cache for the entries just listed (in the background, errors ignored). */

@@ -8,6 +8,10 @@
  * stream reports changes (a swiftgate endpoint); otherwise only this mount's own writes
  * are, and the TTL (--cache-ttl) is how long a change made elsewhere may go unseen.
  * The size bound keeps memory flat on huge trees.
+ *
+ * A cached directory listing also answers "no such entry" for any name it lacks (a create
+ * loop asks that of every new name). Writes below a listed directory add their names to
+ * its listing instead of dropping it; removals drop it, as an implicit directory may go.
  */
 import type { NodeInfo } from './attrs.ts';
 import type { MountChange } from './backend.ts';
@@ -18,6 +22,13 @@ interface Entry {
   at: number;
 }
 
+interface Listing {
+  names: string[];
+  /** The same names, for membership tests. */
+  set: Set<string>;
+  at: number;
+}
+
 /** Listings longer than this are not kept; all kept listings hold at most MAX_LISTED names. */
 const MAX_LISTING = 10_000;
 const MAX_LISTED = 50_000;
@@ -25,7 +36,9 @@ const MAX_LISTED = 50_000;
 export class LookupCache {
   private readonly map = new Map<string, Entry>();
   /** Directory path → its names (readdir), under the same TTL and invalidation. */
-  private readonly listings = new Map<string, { names: readonly string[]; at: number }>();
+  private readonly listings = new Map<string, Listing>();
+  /** Directories found too large to keep a listing of, and when. */
+  private readonly unlistable = new Map<string, number>();
   private listed = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
@@ -67,6 +80,45 @@ export class LookupCache {
   }
 
   getListing(path: string): readonly string[] | undefined {
+    return this.freshListing(path)?.names;
+  }
+
+  /** True when the parent directory's cached listing lacks `path`'s name: it does not exist. */
+  absent(path: string): boolean {
+    const parent = parentPath(path);
+    const l = parent === undefined ? undefined : this.freshListing(parent);
+    return l !== undefined && !l.set.has(path.slice(path.lastIndexOf('/') + 1));
+  }
+
+  setListing(path: string, names: readonly string[], gen: number): void {
+    if (this.ttlMs <= 0 || gen !== this.generation) return;
+    if (names.length > MAX_LISTING) return this.markUnlistable(path);
+    this.dropListing(path);
+    for (const k of this.listings.keys()) {
+      if (this.listed + names.length <= MAX_LISTED) break;
+      this.dropListing(k); // oldest first
+    }
+    this.listings.set(path, { names: names.slice(), set: new Set(names), at: Date.now() });
+    this.listed += names.length;
+  }
+
+  /** `path` has too many entries to keep a listing of: do not try again for a TTL. */
+  markUnlistable(path: string): void {
+    if (this.unlistable.size >= 1000) this.unlistable.clear();
+    this.unlistable.set(path, Date.now());
+  }
+
+  /** Whether a listing of `path` could be kept (it was not found too large lately). */
+  listable(path: string): boolean {
+    if (this.ttlMs <= 0) return false;
+    const at = this.unlistable.get(path);
+    if (at === undefined) return true;
+    if (Date.now() - at <= this.ttlMs) return false;
+    this.unlistable.delete(path);
+    return true;
+  }
+
+  private freshListing(path: string): Listing | undefined {
     if (this.ttlMs <= 0) return undefined;
     const l = this.listings.get(path);
     if (!l) return undefined;
@@ -74,18 +126,20 @@ export class LookupCache {
       this.dropListing(path);
       return undefined;
     }
-    return l.names;
+    return l;
   }
 
-  setListing(path: string, names: readonly string[], gen: number): void {
-    if (this.ttlMs <= 0 || gen !== this.generation || names.length > MAX_LISTING) return;
-    this.dropListing(path);
-    for (const k of this.listings.keys()) {
-      if (this.listed + names.length <= MAX_LISTED) break;
-      this.dropListing(k); // oldest first
+  /** `name` now exists in directory `dir`: a kept listing gains it. */
+  private addToListing(dir: string, name: string): void {
+    const l = this.listings.get(dir);
+    if (!l || l.set.has(name)) return;
+    if (l.names.length >= MAX_LISTING) {
+      this.dropListing(dir);
+      return;
     }
-    this.listings.set(path, { names, at: Date.now() });
-    this.listed += names.length;
+    l.names.push(name);
+    l.set.add(name);
+    this.listed++;
   }
 
   private dropListing(path: string): void {
@@ -105,10 +159,13 @@ export class LookupCache {
     this.generation++;
     this.map.delete(path);
     this.dropListing(path);
-    for (let p = parentPath(path); p !== undefined; p = parentPath(p)) {
+    let child = path;
+    for (let p = parentPath(path); p !== undefined; child = p, p = parentPath(p)) {
       if (removal || this.map.get(p)?.node?.kind !== 'dir') this.map.delete(p);
-      // Every listing above may change: the entry itself, or an implicit directory that came or went.
-      this.dropListing(p);
+      // Every listing above may change: the entry itself, or an implicit directory that
+      // came (a write: the name is added) or went (a removal: the listing is dropped).
+      if (removal) this.dropListing(p);
+      else this.addToListing(p, child.slice(child.lastIndexOf('/') + 1));
     }
   }
 
@@ -125,6 +182,7 @@ export class LookupCache {
     this.generation++;
     this.map.clear();
     this.listings.clear();
+    this.unlistable.clear();
     this.listed = 0;
   }
 
