@@ -4,9 +4,15 @@
  * (most creates: no temp file to make, write and unlink per file); past MEMORY_LIMIT
  * the bytes move to a temp file under <spool root>/<pid>/. Directories of dead
  * processes are removed on the next mount.
+ *
+ * Writes reach the file synchronously: a page-cache write of one FUSE request (128 KiB)
+ * takes tens of microseconds, while a thread-pool round trip costs more than that here.
+ * The MD5 of a file written front to back trails the writes: each write is answered
+ * first and its bytes hashed right after (read back from the spool), while the kernel
+ * brings the next request — so hashing overlaps the round trip instead of adding to it.
  */
 import { type Hash, createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readSync, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,6 +20,12 @@ import type { PutSource } from './backend.ts';
 
 /** Files up to this size never touch the disk before their commit. */
 export const MEMORY_LIMIT = 256 * 1024;
+/** Bytes hashed per turn of the event loop while catching up behind the writes. */
+const HASH_SLICE = 256 * 1024;
+/** Past this many unhashed bytes a write waits for the hash to catch up (memory and latency stay bounded). */
+const MAX_HASH_LAG = 8 * 1024 * 1024;
+/** Read-back buffer of the trailing hash, shared: hashing runs on the main thread, one slice at a time. */
+let hashScratch: Buffer | undefined;
 
 let counter = 0;
 
@@ -25,10 +37,13 @@ export class Spool {
   private file: { path: string; fh: FileHandle } | undefined;
   /**
    * MD5 of bytes [0, hashedTo) while the file is written front to back (cp, dd, a
-   * download), so a remote PUT has its ETag without re-reading the spool.
+   * download), so a commit has its ETag without re-reading the spool; [hashedTo,
+   * writtenTo) are written but not hashed yet (see catchUp).
    */
   private hash: Hash | undefined;
   private hashedTo = 0;
+  private writtenTo = 0;
+  private catchUpScheduled = false;
   private lentFile = false;
 
   private constructor(dir: string, hashWrites: boolean) {
@@ -42,12 +57,8 @@ export class Spool {
 
   async write(buf: Buffer, len: number, pos: number): Promise<void> {
     if (this.hash) {
-      if (pos === this.hashedTo) {
-        this.hash.update(buf.subarray(0, len));
-        this.hashedTo += len;
-      } else {
-        this.hash = undefined; // random write: hash the file at commit
-      }
+      if (pos === this.writtenTo) this.writtenTo += len;
+      else this.hash = undefined; // random write: hash the file at commit
     }
     const mem = this.mem;
     if (mem && pos + len <= MEMORY_LIMIT) {
@@ -56,13 +67,14 @@ export class Spool {
       // Bytes between the old end and pos read as zeros (Buffer.alloc).
       buf.copy(this.mem as Buffer, pos, 0, len);
       this.memSize = Math.max(this.memSize, end);
-      return;
+    } else {
+      const fh = await this.toFile();
+      let done = 0;
+      while (done < len) done += writeSync(fh.fd, buf, done, len - done, pos + done);
     }
-    const fh = await this.toFile();
-    let done = 0;
-    while (done < len) {
-      const { bytesWritten } = await fh.write(buf, done, len - done, pos + done);
-      done += bytesWritten;
+    if (this.hash) {
+      if (this.writtenTo - this.hashedTo > MAX_HASH_LAG) this.catchUp(Number.POSITIVE_INFINITY);
+      this.scheduleCatchUp();
     }
   }
 
@@ -82,7 +94,7 @@ export class Spool {
   }
 
   async truncate(size: number): Promise<void> {
-    if (size !== this.hashedTo) this.hash = undefined;
+    if (size !== this.writtenTo) this.hash = undefined;
     const mem = this.mem;
     if (mem && size <= MEMORY_LIMIT) {
       if (size > mem.length) this.mem = grow(mem, this.memSize, size);
@@ -123,6 +135,7 @@ export class Spool {
   }
 
   async destroy(): Promise<void> {
+    this.hash = undefined;
     this.mem = undefined;
     const f = this.file;
     if (!f) return;
@@ -147,10 +160,46 @@ export class Spool {
   }
 
   private async md5(size: number): Promise<string> {
-    if (this.hash && this.hashedTo === size) return this.hash.copy().digest('hex');
+    if (this.hash && this.writtenTo === size) {
+      this.catchUp(Number.POSITIVE_INFINITY);
+      if (this.hash) return this.hash.copy().digest('hex');
+    }
     const h = createHash('md5');
     for await (const chunk of this.stream(size)) h.update(chunk as Buffer);
     return h.digest('hex');
+  }
+
+  /** Hashes up to `budget` of the written, unhashed bytes. */
+  private catchUp(budget: number): void {
+    while (this.hash && this.hashedTo < this.writtenTo && budget > 0) {
+      const n = Math.min(HASH_SLICE, this.writtenTo - this.hashedTo, budget);
+      if (this.mem) {
+        this.hash.update(this.mem.subarray(this.hashedTo, this.hashedTo + n));
+      } else if (this.file) {
+        hashScratch ??= Buffer.allocUnsafe(HASH_SLICE);
+        const got = readSync(this.file.fh.fd, hashScratch, 0, n, this.hashedTo);
+        if (got !== n) {
+          this.hash = undefined; // cannot happen while we own the file; hash at commit then
+          return;
+        }
+        this.hash.update(hashScratch.subarray(0, n));
+      } else {
+        return;
+      }
+      this.hashedTo += n;
+      budget -= n;
+    }
+  }
+
+  /** Hashes the trailing bytes one slice per turn of the event loop, after the write was answered. */
+  private scheduleCatchUp(): void {
+    if (this.catchUpScheduled) return;
+    this.catchUpScheduled = true;
+    setImmediate(() => {
+      this.catchUpScheduled = false;
+      this.catchUp(HASH_SLICE);
+      if (this.hash && this.hashedTo < this.writtenTo) this.scheduleCatchUp();
+    });
   }
 
   private async toFile(): Promise<FileHandle> {
