@@ -56,10 +56,9 @@ export class Spool {
   }
 
   async write(buf: Buffer, len: number, pos: number): Promise<void> {
-    if (this.hash) {
-      if (pos === this.writtenTo) this.writtenTo += len;
-      else this.hash = undefined; // random write: hash the file at commit
-    }
+    // Front to back so far? Then these bytes join the trailing hash once they are stored.
+    const sequential = this.hash !== undefined && pos === this.writtenTo;
+    if (!sequential) this.hash = undefined; // random write: hash the file at commit
     const mem = this.mem;
     if (mem && pos + len <= MEMORY_LIMIT) {
       const end = pos + len;
@@ -68,11 +67,12 @@ export class Spool {
       buf.copy(this.mem as Buffer, pos, 0, len);
       this.memSize = Math.max(this.memSize, end);
     } else {
-      const fh = await this.toFile();
+      const fd = (await this.toFile()).fd;
       let done = 0;
-      while (done < len) done += writeSync(fh.fd, buf, done, len - done, pos + done);
+      while (done < len) done += writeSync(fd, buf, done, len - done, pos + done);
     }
-    if (this.hash) {
+    if (sequential && this.hash) {
+      this.writtenTo = pos + len;
       if (this.writtenTo - this.hashedTo > MAX_HASH_LAG) this.catchUp(Number.POSITIVE_INFINITY);
       this.scheduleCatchUp();
     }
@@ -174,6 +174,7 @@ export class Spool {
     while (this.hash && this.hashedTo < this.writtenTo && budget > 0) {
       const n = Math.min(HASH_SLICE, this.writtenTo - this.hashedTo, budget);
       if (this.mem) {
+        if (this.hashedTo + n > this.memSize) break; // cannot happen: writtenTo counts stored bytes only
         this.hash.update(this.mem.subarray(this.hashedTo, this.hashedTo + n));
       } else if (this.file) {
         hashScratch ??= Buffer.allocUnsafe(HASH_SLICE);
@@ -209,7 +210,9 @@ export class Spool {
     this.file = { path, fh };
     const mem = this.mem;
     this.mem = undefined;
-    if (mem && this.memSize > 0) await fh.write(mem, 0, this.memSize, 0);
+    // Synchronously, like every spool write: no turn of the event loop (a trailing hash)
+    // may find the bytes neither in memory nor in the file.
+    for (let done = 0; mem && done < this.memSize; ) done += writeSync(fh.fd, mem, done, this.memSize - done, done);
     return fh;
   }
 }
