@@ -108,19 +108,35 @@ export class Filesystem {
     const dir = parentPath(path);
     if (dir === undefined || this.cache.getListing(dir) || !this.cache.listable(dir) || this.listingAhead.has(dir)) return;
     this.listingAhead.add(dir);
-    const gen = this.cache.gen;
+    const listing = this.cache.startListing(dir);
     this.listNames(dir, LIST_AHEAD_MAX)
-      .then(({ names, complete }) => (complete ? this.cache.setListing(dir, names, gen) : this.cache.markUnlistable(dir)))
+      .then(({ names, complete }) => {
+        if (complete) this.cache.finishListing(listing, names);
+        else this.cache.markUnlistable(dir);
+      })
       .catch(() => undefined)
-      .finally(() => this.listingAhead.delete(dir));
+      .finally(() => {
+        this.cache.finishListing(listing); // no-op once kept
+        this.listingAhead.delete(dir);
+      });
   }
 
   /** The names in a directory, read page by page (only names are kept). */
   async readdir(path: string): Promise<string[]> {
-    const gen = this.cache.gen;
     const cached = this.cache.getListing(path);
-    const names = cached ? [...cached] : (await this.listNames(path)).names;
-    if (!cached) this.cache.setListing(path, names.slice(), gen);
+    let names: string[];
+    if (cached) {
+      names = [...cached];
+    } else {
+      const listing = this.cache.startListing(path);
+      let read: string[] | undefined;
+      try {
+        read = (await this.listNames(path)).names;
+      } finally {
+        this.cache.finishListing(listing, read);
+      }
+      names = read;
+    }
     const uncommitted = this.files.uncommittedIn(path);
     if (uncommitted.length) {
       const have = new Set(names);

@@ -29,6 +29,16 @@ interface Listing {
   at: number;
 }
 
+/**
+ * A listing being read from the store. Changes made meanwhile are folded in when it is
+ * kept: names written below the directory are added; a removal spoils it (not kept).
+ */
+export interface ListingInFlight {
+  readonly path: string;
+  adds: Set<string>;
+  spoiled: boolean;
+}
+
 /** Listings longer than this are not kept; all kept listings hold at most MAX_LISTED names. */
 const MAX_LISTING = 10_000;
 const MAX_LISTED = 50_000;
@@ -39,6 +49,8 @@ export class LookupCache {
   private readonly listings = new Map<string, Listing>();
   /** Directories found too large to keep a listing of, and when. */
   private readonly unlistable = new Map<string, number>();
+  /** Listings being read, by directory. */
+  private readonly inFlight = new Map<string, Set<ListingInFlight>>();
   private listed = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
@@ -90,16 +102,36 @@ export class LookupCache {
     return l !== undefined && !l.set.has(path.slice(path.lastIndexOf('/') + 1));
   }
 
-  setListing(path: string, names: readonly string[], gen: number): void {
-    if (this.ttlMs <= 0 || gen !== this.generation) return;
-    if (names.length > MAX_LISTING) return this.markUnlistable(path);
-    this.dropListing(path);
+  /** Call before reading a directory's listing from the store; then finishListing. */
+  startListing(path: string): ListingInFlight {
+    const l: ListingInFlight = { path, adds: new Set(), spoiled: false };
+    const set = this.inFlight.get(path) ?? new Set<ListingInFlight>();
+    set.add(l);
+    this.inFlight.set(path, set);
+    return l;
+  }
+
+  /** Keeps the listing read (with the names written meanwhile), unless a removal spoiled it; undefined: the read failed. */
+  finishListing(l: ListingInFlight, names?: readonly string[]): void {
+    const reading = this.inFlight.get(l.path);
+    reading?.delete(l);
+    if (reading?.size === 0) this.inFlight.delete(l.path);
+    if (!names || l.spoiled || this.ttlMs <= 0) return;
+    const set = new Set(names);
+    const all = names.slice();
+    for (const n of l.adds) {
+      if (set.has(n)) continue;
+      set.add(n);
+      all.push(n);
+    }
+    if (all.length > MAX_LISTING) return this.markUnlistable(l.path);
+    this.dropListing(l.path);
     for (const k of this.listings.keys()) {
-      if (this.listed + names.length <= MAX_LISTED) break;
+      if (this.listed + all.length <= MAX_LISTED) break;
       this.dropListing(k); // oldest first
     }
-    this.listings.set(path, { names: names.slice(), set: new Set(names), at: Date.now() });
-    this.listed += names.length;
+    this.listings.set(l.path, { names: all, set, at: Date.now() });
+    this.listed += all.length;
   }
 
   /** `path` has too many entries to keep a listing of: do not try again for a TTL. */
@@ -129,8 +161,9 @@ export class LookupCache {
     return l;
   }
 
-  /** `name` now exists in directory `dir`: a kept listing gains it. */
+  /** `name` now exists in directory `dir`: a kept listing gains it, and so does one being read. */
   private addToListing(dir: string, name: string): void {
+    for (const f of this.inFlight.get(dir) ?? []) f.adds.add(name);
     const l = this.listings.get(dir);
     if (!l || l.set.has(name)) return;
     if (l.names.length >= MAX_LISTING) {
@@ -158,13 +191,13 @@ export class LookupCache {
   invalidatePath(path: string, removal = true): void {
     this.generation++;
     this.map.delete(path);
-    this.dropListing(path);
+    this.listingChanged(path);
     let child = path;
     for (let p = parentPath(path); p !== undefined; child = p, p = parentPath(p)) {
       if (removal || this.map.get(p)?.node?.kind !== 'dir') this.map.delete(p);
       // Every listing above may change: the entry itself, or an implicit directory that
       // came (a write: the name is added) or went (a removal: the listing is dropped).
-      if (removal) this.dropListing(p);
+      if (removal) this.listingChanged(p);
       else this.addToListing(p, child.slice(child.lastIndexOf('/') + 1));
     }
   }
@@ -175,13 +208,21 @@ export class LookupCache {
     const prefix = `${path}/`;
     for (const k of this.map.keys()) if (k === path || k.startsWith(prefix)) this.map.delete(k);
     for (const k of this.listings.keys()) if (k === path || k.startsWith(prefix)) this.dropListing(k);
+    for (const [k, set] of this.inFlight) if (k === path || k.startsWith(prefix)) for (const f of set) f.spoiled = true;
     this.invalidatePath(path);
+  }
+
+  /** Directory `dir` may have lost entries: neither its kept listing nor one being read holds. */
+  private listingChanged(dir: string): void {
+    this.dropListing(dir);
+    for (const f of this.inFlight.get(dir) ?? []) f.spoiled = true;
   }
 
   clear(): void {
     this.generation++;
     this.map.clear();
     this.listings.clear();
+    for (const set of this.inFlight.values()) for (const f of set) f.spoiled = true;
     this.unlistable.clear();
     this.listed = 0;
   }
