@@ -12,6 +12,7 @@
  */
 import type { Level } from 'level';
 import { errors } from '../core/errors.ts';
+import { keys } from './keys.ts';
 
 type Value = unknown;
 export type BatchOp =
@@ -26,8 +27,6 @@ interface Waiter {
 
 /** The longest a deferred commit waits for its fsync (ext4 commits its journal every 5 s). */
 export const DEFERRED_SYNC_MS = 1000;
-/** Never stored: a synced write of its deletion makes the log durable up to that point. */
-const SYNC_MARKER = 'S\u0000sync';
 
 export class GroupCommitter {
   /** key → newest enqueued value (`null`: deleted) and the batch that carries it. */
@@ -69,7 +68,8 @@ export class GroupCommitter {
   /** Makes everything written so far durable (fsync(2) of a file closed before). */
   async sync(): Promise<void> {
     if (!this.syncWrites || (!this.unsynced && this.queue.length === 0 && !this.flushing)) return;
-    await this.enqueue([{ type: 'del', key: SYNC_MARKER }]);
+    // A synced write of anything makes the log durable up to it: delete a key never stored.
+    await this.enqueue([{ type: 'del', key: keys.syncMarker() }]);
   }
 
   private async flush(): Promise<void> {

@@ -13,6 +13,7 @@
  *   U␀acct␀user                  user record
  *   T␀tokenHash                  token record
  *   D␀domain                     custom domain record
+ *   S␀sync                       never stored: deleting it in a synced batch makes the log durable (GroupCommitter.sync)
  */
 const SEP = '\u0000';
 const AFTER_SEP = '\u0001';
@@ -40,6 +41,7 @@ export const keys = {
   tokenPrefix: () => `T${SEP}`,
   domain: (d: string) => `D${SEP}${d}`,
   domainPrefix: () => `D${SEP}`,
+  syncMarker: () => `S${SEP}sync`,
   /**
    * The end of the key range that starts with `prefix` (all keys are below it). Every
    * prefix ends in SEP, and SEP + 1 bounds the range exactly; a U+10FFFF sentinel would
