@@ -110,13 +110,15 @@ export class Filesystem {
     this.listingAhead.add(dir);
     const listing = this.cache.startListing(dir);
     this.listNames(dir, LIST_AHEAD_MAX)
-      .then(({ names, complete }) => {
-        if (complete) this.cache.finishListing(listing, names);
-        else this.cache.markUnlistable(dir);
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        this.cache.finishListing(listing); // no-op once kept
+      .then(
+        ({ names, complete }) => {
+          if (!complete) this.cache.markUnlistable(dir);
+          return complete ? names : undefined;
+        },
+        () => undefined,
+      )
+      .then((names) => {
+        this.cache.finishListing(listing, names);
         this.listingAhead.delete(dir);
       });
   }
